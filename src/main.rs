@@ -1,0 +1,5 @@
+//! The `saslgate` binary.
+
+fn main() {
+    std::process::exit(saslgate::cli::main());
+}

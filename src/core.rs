@@ -29,7 +29,7 @@ impl Core {
     pub fn new(config: Arc<Config>) -> Result<Arc<Self>, crate::Error> {
         let http = HttpClient::new(&config)
             .map_err(|e| crate::validate::ValidateError::Internal(e.to_string()))?;
-        let validator = Validator::new(config.clone(), http.clone());
+        let validator = Validator::new(config.clone(), http.clone())?;
         let tokens = TokenSources::new(config.clone(), http.clone())?;
         Ok(Arc::new(Self {
             config,

@@ -135,16 +135,15 @@ impl IdentityConfig {
                 .filter(|s| **s)
                 .count();
                 match self.auth_method {
-                    ClientAuthMethod::PrivateKeyJwt => {
-                        if self.private_key_file.is_none() {
-                            return Err(Problem::new(
-                                format!("{key}.private_key_file"),
-                                "is required for auth_method = \"private_key_jwt\"",
-                            ));
-                        }
+                    ClientAuthMethod::PrivateKeyJwt if self.private_key_file.is_none() => {
+                        return Err(Problem::new(
+                            format!("{key}.private_key_file"),
+                            "is required for auth_method = \"private_key_jwt\"",
+                        ));
                     }
+                    ClientAuthMethod::PrivateKeyJwt => {}
                     _ if secrets != 1 => {
-                        return Err(Problem::new(format!("{key}"), "set exactly one of client_secret_file, client_secret_env, client_secret"));
+                        return Err(Problem::new(key.to_string(), "set exactly one of client_secret_file, client_secret_env, client_secret"));
                     }
                     _ => {}
                 }

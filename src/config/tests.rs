@@ -1,1 +1,126 @@
 use super::*;
+
+const VALID: &str = r#"
+[[issuers]]
+name = "kc"
+kind = "keycloak"
+issuer = "https://idp.example/realms/prod"
+audiences = ["zookeeper"]
+
+[[services]]
+name = "zookeeper"
+issuers = ["kc"]
+"#;
+
+fn invalid(text: &str) -> (String, String) {
+    match Config::from_toml_str(text, "t.toml") {
+        Err(ConfigError::Invalid { key, problem, .. }) => (key, problem),
+        Err(ConfigError::Parse { key, message, .. }) => (key, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn accepts_a_minimal_keycloak_configuration() {
+    let c = Config::from_toml_str(VALID, "t.toml").expect("valid");
+    assert_eq!(c.issuers[0].leeway_secs, 30);
+    assert_eq!(c.limits.max_token_bytes, 65536);
+    assert_eq!(
+        c.service("zookeeper").map(|s| s.effective_audiences(&c)),
+        Some(vec!["zookeeper".to_string()])
+    );
+}
+
+#[test]
+fn refuses_a_service_without_issuers_or_audiences() {
+    let (key, problem) = invalid("[[services]]\nname = \"zk\"\nissuers = []\n");
+    assert_eq!(key, "services[0].issuers");
+    assert!(
+        problem.contains("nothing is accepted by default"),
+        "{problem}"
+    );
+    let text = VALID.replace("audiences = [\"zookeeper\"]\n", "");
+    let (key, _) = invalid(&text);
+    assert_eq!(key, "services[0].audiences");
+}
+
+#[test]
+fn names_the_key_of_a_type_error_and_of_an_unknown_key() {
+    let (key, message) = invalid(&VALID.replace(
+        "kind = \"keycloak\"",
+        "kind = \"keycloak\"\nleeway_secs = \"thirty\"",
+    ));
+    assert_eq!(key, "issuers[0].leeway_secs");
+    assert!(message.contains("invalid type"), "{message}");
+    let (key, message) =
+        invalid(&VALID.replace("kind = \"keycloak\"", "kind = \"keycloak\"\nleway_secs = 3"));
+    assert_eq!(key, "issuers[0].leway_secs");
+    assert!(message.contains("leway_secs"), "{message}");
+}
+
+#[test]
+fn refuses_http_issuers_off_loopback_and_hmac_algorithms() {
+    let (key, problem) = invalid(&VALID.replace("https://idp.example", "http://idp.example"));
+    assert_eq!(key, "issuers[0].issuer");
+    assert!(problem.contains("http off loopback"), "{problem}");
+    assert!(Config::from_toml_str(
+        &VALID.replace("https://idp.example", "http://127.0.0.1:8080"),
+        "t"
+    )
+    .is_ok());
+    let (key, _) = invalid(&VALID.replace(
+        "kind = \"keycloak\"",
+        "kind = \"keycloak\"\nalgorithms = [\"HS256\"]",
+    ));
+    assert_eq!(key, "issuers[0].algorithms");
+}
+
+#[test]
+fn refuses_dangling_references_and_world_accessible_sockets() {
+    let (key, _) = invalid(&VALID.replace("issuers = [\"kc\"]", "issuers = [\"kc\", \"nope\"]"));
+    assert_eq!(key, "services[0].issuers");
+    let (key, _) = invalid(&format!("[daemon]\nsocket_mode = \"0666\"\n{VALID}"));
+    assert_eq!(key, "daemon.socket_mode");
+}
+
+#[test]
+fn applies_environment_overrides_by_section_and_entry_name() {
+    let vars = vec![
+        (
+            "SASLGATE_LIMITS__MAX_TOKEN_BYTES".to_string(),
+            "131072".to_string(),
+        ),
+        (
+            "SASLGATE_ISSUERS__KC__LEEWAY_SECS".to_string(),
+            "60".to_string(),
+        ),
+        (
+            "SASLGATE_DAEMON__SOCKET".to_string(),
+            "/tmp/x.sock".to_string(),
+        ),
+        ("SASLGATE_NOPE".to_string(), "1".to_string()),
+    ];
+    let (c, unknown) = Config::parse_with_env(VALID, "t.toml", &vars).expect("valid");
+    assert_eq!(c.limits.max_token_bytes, 131072);
+    assert_eq!(c.issuers[0].leeway_secs, 60);
+    assert_eq!(
+        c.daemon.socket.as_deref(),
+        Some(std::path::Path::new("/tmp/x.sock"))
+    );
+    assert_eq!(unknown, vec!["SASLGATE_NOPE".to_string()]);
+    let bad = vec![(
+        "SASLGATE_ISSUERS__OTHER__LEEWAY_SECS".to_string(),
+        "1".to_string(),
+    )];
+    assert!(matches!(
+        Config::parse_with_env(VALID, "t.toml", &bad),
+        Err(ConfigError::Env { .. })
+    ));
+}
+
+#[test]
+fn reports_toml_syntax_errors_with_the_file_name() {
+    let err = Config::from_toml_str("[[issuers]\nname=", "broken.toml").expect_err("syntax error");
+    let text = err.to_string();
+    assert!(text.starts_with("broken.toml: <document>:"), "{text}");
+}

@@ -29,10 +29,10 @@ mod jwks;
 mod jwt;
 mod keycloak;
 
-pub use jwks::{Jwk, JwkSet};
+pub use jwks::IssuerStatus;
 
 use crate::cache::ValidationCache;
-use crate::config::Config;
+use crate::config::{Config, ServiceConfig, ValidationMode};
 use crate::http::HttpClient;
 use crate::principal::Principal;
 use std::sync::Arc;
@@ -317,8 +317,12 @@ impl std::fmt::Debug for Clock {
 }
 
 impl Validator {
-    /// Builds a validator for `config`. Performs no I/O; call [`Validator::start`].
-    pub fn new(config: Arc<Config>, http: HttpClient) -> Self {
+    /// Builds a validator for `config`. Reads introspection secrets; performs no network I/O
+    /// (call [`Validator::start`]).
+    ///
+    /// # Errors
+    /// [`ValidateError::Internal`] when an introspection secret cannot be read.
+    pub fn new(config: Arc<Config>, http: HttpClient) -> Result<Self, ValidateError> {
         let issuers = config
             .issuers
             .iter()
@@ -328,15 +332,15 @@ impl Validator {
             config.cache.validation_max_entries,
             config.cache.validation_max_bytes,
         );
-        let introspection = introspection::Introspector::new(&config);
-        Self {
+        let introspection = introspection::Introspector::new(&config)?;
+        Ok(Self {
             config,
             http,
             issuers,
             cache,
             introspection,
             clock: Clock::system(),
-        }
+        })
     }
 
     /// Replaces the clock (tests).
@@ -345,13 +349,61 @@ impl Validator {
         self
     }
 
-    /// Loads every issuer's discovery document and JWKS, and starts their background refresh.
-    /// Returns one result per issuer name.
+    /// Loads every issuer's discovery document and JWKS (issuers in `introspection` mode: the
+    /// discovery document only), and starts their background refresh on the current Tokio
+    /// runtime. Returns one result per issuer name; a failed issuer keeps retrying in the
+    /// background.
     pub async fn start(&self) -> Vec<(String, Result<(), ValidateError>)> {
-        Vec::new()
+        let mut out = Vec::new();
+        for issuer in &self.issuers {
+            let result = match issuer.config.validation {
+                ValidationMode::Introspection => issuer.metadata(&self.http).await.map(|_| ()),
+                _ => {
+                    let r = issuer.refresh(&self.http, None).await.map(|_| ());
+                    tokio::spawn(issuer.clone().refresh_loop(self.http.clone()));
+                    r
+                }
+            };
+            out.push((issuer.config.name.clone(), result));
+        }
+        out
     }
 
-    /// Validates `token` for `service`.
+    /// Per-issuer key status (readiness, `doctor`).
+    pub fn issuer_status(&self) -> Vec<(String, IssuerStatus)> {
+        self.issuers
+            .iter()
+            .map(|i| (i.config.name.clone(), i.status()))
+            .collect()
+    }
+
+    /// Validates `token` for `service` from the cache only: `Some` when the token's verification
+    /// is cached (the service policy is still applied), `None` when it must be validated with
+    /// [`Validator::validate`]. Never blocks.
+    pub fn validate_cached(
+        &self,
+        service: &str,
+        token: &str,
+    ) -> Option<Result<Arc<VerifiedToken>, ValidateError>> {
+        let service_cfg = match self.config.service(service) {
+            Some(s) => s,
+            None => return Some(Err(Rejection::UnknownService(service.to_string()).into())),
+        };
+        let hit = self
+            .cache
+            .get(&crate::cache::token_hash(token.as_bytes()))?;
+        if hit.expires_at.saturating_add(self.leeway(&hit.issuer)) <= self.clock.now() {
+            return None;
+        }
+        Some(
+            self.apply_policy(service_cfg, hit)
+                .map_err(ValidateError::from),
+        )
+    }
+
+    /// Validates `token` for `service`: the checks listed in the module docs, then the service
+    /// policy (trusted issuers, audience, scopes, roles). Successful verifications are cached by
+    /// token hash until `exp`.
     ///
     /// # Errors
     /// [`ValidateError::Rejected`] with the precise [`Rejection`], or [`ValidateError::Internal`]
@@ -361,15 +413,322 @@ impl Validator {
         service: &str,
         token: &str,
     ) -> Result<Arc<VerifiedToken>, ValidateError> {
-        let _ = (
-            &self.http,
-            &self.issuers,
-            &self.cache,
-            &self.introspection,
-            &self.clock,
-            service,
-            token,
-        );
-        Err(ValidateError::Internal("not implemented".into()))
+        let started = std::time::Instant::now();
+        let result = self.validate_inner(service, token).await;
+        let (issuer, outcome, reason) = match &result {
+            Ok((v, _)) => (v.issuer.clone(), "accepted", "none"),
+            Err(e) => ("unknown".to_string(), "rejected", e.reason()),
+        };
+        let cached = matches!(result, Ok((_, true)));
+        metrics::counter!("saslgate_validate_requests_total", "issuer" => issuer.clone(), "outcome" => outcome, "reason" => reason).increment(1);
+        metrics::histogram!("saslgate_validate_duration_seconds", "issuer" => issuer, "cached" => if cached { "true" } else { "false" })
+            .record(started.elapsed().as_secs_f64());
+        result.map(|(v, _)| v)
+    }
+
+    async fn validate_inner(
+        &self,
+        service: &str,
+        token: &str,
+    ) -> Result<(Arc<VerifiedToken>, bool), ValidateError> {
+        let service_cfg = self
+            .config
+            .service(service)
+            .ok_or_else(|| Rejection::UnknownService(service.to_string()))?;
+        let limit = self.config.limits.max_token_bytes;
+        if token.len() > limit {
+            return Err(Rejection::TokenTooLarge {
+                size: token.len(),
+                limit,
+            }
+            .into());
+        }
+        if token.is_empty() {
+            return Err(Rejection::MalformedToken("empty token".into()).into());
+        }
+        let hash = crate::cache::token_hash(token.as_bytes());
+        let now = self.clock.now();
+        if let Some(hit) = self.cache.get(&hash) {
+            if hit.expires_at.saturating_add(self.leeway(&hit.issuer)) > now {
+                metrics::counter!("saslgate_cache_requests_total", "cache" => "validation", "result" => "hit").increment(1);
+                return Ok((self.apply_policy(service_cfg, hit)?, true));
+            }
+        }
+        metrics::counter!("saslgate_cache_requests_total", "cache" => "validation", "result" => "miss").increment(1);
+        let verified = if jwt::looks_like_jwt(token) {
+            self.verify_jwt(service_cfg, token, &hash, now).await?
+        } else {
+            self.verify_opaque(service_cfg, token, &hash, now).await?
+        };
+        let verified = Arc::new(verified);
+        self.cache.insert(hash, verified.clone());
+        Ok((self.apply_policy(service_cfg, verified)?, false))
+    }
+
+    fn leeway(&self, issuer: &str) -> u64 {
+        self.config
+            .issuer(issuer)
+            .map(|i| i.leeway_secs)
+            .unwrap_or(0)
+    }
+
+    /// The issuers `service` trusts.
+    fn service_issuers<'a>(
+        &'a self,
+        service: &'a ServiceConfig,
+    ) -> impl Iterator<Item = &'a Arc<jwks::IssuerKeys>> + 'a {
+        self.issuers
+            .iter()
+            .filter(move |i| service.issuers.contains(&i.config.name))
+    }
+
+    async fn verify_jwt(
+        &self,
+        service: &ServiceConfig,
+        token: &str,
+        hash: &crate::cache::TokenHash,
+        now: u64,
+    ) -> Result<VerifiedToken, ValidateError> {
+        // The unverified `iss` only selects among configured issuers; keys come from there.
+        let peek = jwt::parse(token, &ALL_ASYMMETRIC)?;
+        let iss = peek
+            .claims
+            .get("iss")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| Rejection::MissingClaim("iss".into()))?
+            .to_string();
+        let issuer = self
+            .service_issuers(service)
+            .find(|i| i.config.matches_iss(&iss))
+            .ok_or_else(|| Rejection::UnknownIssuer(iss.clone()))?
+            .clone();
+        let cfg = &issuer.config;
+        let parsed = jwt::parse(token, &issuer.allowed)?;
+        if cfg.validation == ValidationMode::Introspection {
+            return self.verify_opaque_at(&issuer, token, hash, now).await;
+        }
+        let key = issuer
+            .key_for(&self.http, parsed.kid.as_deref(), parsed.alg)
+            .await?;
+        if let Err(e) = key.verify(&parsed) {
+            // A key replaced under the same kid: refetch once (rate-limited) and retry.
+            match issuer.replaced_key(&self.http, &key, parsed.alg).await {
+                Some(fresh) => fresh.verify(&parsed)?,
+                None => return Err(e.into()),
+            }
+        }
+        let exp = jwt::check_claims(
+            &parsed.claims,
+            &jwt::ClaimRules {
+                now,
+                leeway_secs: cfg.leeway_secs,
+                typ: cfg.typ.as_deref(),
+                required: &cfg.required_claims,
+            },
+        )?;
+        let mut method = ValidationMethod::Jwt;
+        if cfg.validation == ValidationMode::Hybrid {
+            let endpoint = self.introspection_endpoint(&issuer).await?;
+            self.introspection
+                .introspect(&self.http, cfg, &endpoint, token, hash, now)
+                .await?;
+            method = ValidationMethod::Hybrid;
+        }
+        let claims = Arc::new(parsed.claims);
+        self.finish(
+            cfg,
+            iss,
+            claims,
+            exp,
+            parsed.kid,
+            Some(jwt::alg_name(parsed.alg)),
+            method,
+        )
+    }
+
+    async fn verify_opaque(
+        &self,
+        service: &ServiceConfig,
+        token: &str,
+        hash: &crate::cache::TokenHash,
+        now: u64,
+    ) -> Result<VerifiedToken, ValidateError> {
+        let issuer = self
+            .service_issuers(service)
+            .find(|i| i.config.validation == ValidationMode::Introspection)
+            .cloned()
+            .ok_or_else(|| {
+                Rejection::MalformedToken(
+                    "not a JWT, and no issuer of this service uses introspection".into(),
+                )
+            })?;
+        self.verify_opaque_at(&issuer, token, hash, now).await
+    }
+
+    async fn verify_opaque_at(
+        &self,
+        issuer: &Arc<jwks::IssuerKeys>,
+        token: &str,
+        hash: &crate::cache::TokenHash,
+        now: u64,
+    ) -> Result<VerifiedToken, ValidateError> {
+        let cfg = &issuer.config;
+        let endpoint = self.introspection_endpoint(issuer).await?;
+        let claims = self
+            .introspection
+            .introspect(&self.http, cfg, &endpoint, token, hash, now)
+            .await?;
+        let exp = jwt::check_claims(
+            &claims,
+            &jwt::ClaimRules {
+                now,
+                leeway_secs: cfg.leeway_secs,
+                typ: cfg.typ.as_deref(),
+                required: &cfg.required_claims,
+            },
+        )?;
+        let iss = claims
+            .get("iss")
+            .and_then(|v| v.as_str())
+            .unwrap_or(cfg.issuer.as_str())
+            .to_string();
+        if !cfg.matches_iss(&iss) {
+            return Err(Rejection::UnknownIssuer(iss).into());
+        }
+        self.finish(
+            cfg,
+            iss,
+            claims,
+            exp,
+            None,
+            None,
+            ValidationMethod::Introspection,
+        )
+    }
+
+    async fn introspection_endpoint(
+        &self,
+        issuer: &jwks::IssuerKeys,
+    ) -> Result<url::Url, ValidateError> {
+        if let Some(u) = issuer
+            .config
+            .introspection
+            .as_ref()
+            .and_then(|i| i.endpoint.clone())
+        {
+            return Ok(u);
+        }
+        issuer
+            .metadata(&self.http)
+            .await?
+            .introspection_endpoint
+            .clone()
+            .ok_or_else(|| {
+                ValidateError::Internal(format!(
+                    "issuer {}: no introspection endpoint configured or discovered",
+                    issuer.config.name
+                ))
+            })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        cfg: &crate::config::IssuerConfig,
+        iss: String,
+        claims: Arc<serde_json::Map<String, serde_json::Value>>,
+        exp: u64,
+        kid: Option<String>,
+        alg: Option<&'static str>,
+        method: ValidationMethod,
+    ) -> Result<VerifiedToken, ValidateError> {
+        let principal = crate::principal::map(&self.config, cfg, &claims)?;
+        let roles = keycloak::roles(&claims);
+        Ok(VerifiedToken {
+            issuer: cfg.name.clone(),
+            iss,
+            subject: claims
+                .get("sub")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
+            principal,
+            expires_at: exp,
+            kid,
+            alg,
+            claims,
+            roles,
+            method,
+        })
+    }
+
+    /// The per-service policy: trusted issuer, audience, scopes, roles.
+    fn apply_policy(
+        &self,
+        service: &ServiceConfig,
+        token: Arc<VerifiedToken>,
+    ) -> Result<Arc<VerifiedToken>, Rejection> {
+        if !service.issuers.contains(&token.issuer) {
+            return Err(Rejection::UnknownIssuer(token.iss.clone()));
+        }
+        let expected = service.effective_audiences(&self.config);
+        if !expected.is_empty() || !self.config.danger.skip_audience_check {
+            let found = jwt::audiences(&token.claims);
+            if !found.iter().any(|a| expected.contains(a)) {
+                return Err(Rejection::AudienceMismatch { found, expected });
+            }
+        }
+        if !service.required_scopes.is_empty() {
+            let scopes: Vec<&str> = token
+                .claims
+                .get("scope")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .split(' ')
+                .collect();
+            if let Some(missing) = service
+                .required_scopes
+                .iter()
+                .find(|s| !scopes.contains(&s.as_str()))
+            {
+                return Err(Rejection::InsufficientScope(format!(
+                    "scope {missing:?} is required"
+                )));
+            }
+        }
+        if !service.required_roles.is_empty()
+            && !service
+                .required_roles
+                .iter()
+                .any(|r| token.roles.contains(r))
+        {
+            return Err(Rejection::InsufficientScope(format!(
+                "one of the roles {:?} is required",
+                service.required_roles
+            )));
+        }
+        Ok(token)
+    }
+
+    /// Drops every cached verification and introspection result.
+    pub fn clear_caches(&self) {
+        self.cache.clear();
+        self.introspection.clear();
     }
 }
+
+/// Every asymmetric algorithm, for the first parse that only reads `iss`.
+const ALL_ASYMMETRIC: [jsonwebtoken::Algorithm; 9] = [
+    jsonwebtoken::Algorithm::RS256,
+    jsonwebtoken::Algorithm::RS384,
+    jsonwebtoken::Algorithm::RS512,
+    jsonwebtoken::Algorithm::PS256,
+    jsonwebtoken::Algorithm::PS384,
+    jsonwebtoken::Algorithm::PS512,
+    jsonwebtoken::Algorithm::ES256,
+    jsonwebtoken::Algorithm::ES384,
+    jsonwebtoken::Algorithm::EdDSA,
+];
+
+#[cfg(test)]
+mod tests;

@@ -426,6 +426,39 @@ impl Validator {
         result.map(|(v, _)| v)
     }
 
+    /// Validates without consulting or filling the result cache: the full signature and claims
+    /// path, for benchmarks and `saslgate validate`.
+    ///
+    /// # Errors
+    /// As [`Validator::validate`].
+    #[doc(hidden)]
+    pub async fn validate_uncached(
+        &self,
+        service: &str,
+        token: &str,
+    ) -> Result<Arc<VerifiedToken>, ValidateError> {
+        let service_cfg = self
+            .config
+            .service(service)
+            .ok_or_else(|| Rejection::UnknownService(service.to_string()))?;
+        let limit = self.config.limits.max_token_bytes;
+        if token.len() > limit {
+            return Err(Rejection::TokenTooLarge {
+                size: token.len(),
+                limit,
+            }
+            .into());
+        }
+        let hash = crate::cache::token_hash(token.as_bytes());
+        let now = self.clock.now();
+        let verified = if jwt::looks_like_jwt(token) {
+            self.verify_jwt(service_cfg, token, &hash, now).await?
+        } else {
+            self.verify_opaque(service_cfg, token, &hash, now).await?
+        };
+        Ok(self.apply_policy(service_cfg, Arc::new(verified))?)
+    }
+
     async fn validate_inner(
         &self,
         service: &str,

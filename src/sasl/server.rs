@@ -4,7 +4,7 @@ use super::codec::{self, InitialResponse};
 use super::{Authenticated, SaslError, ServerStep, StepState};
 use crate::config::{Config, ServiceConfig};
 use crate::core::Core;
-use crate::validate::{Rejection, ValidateError};
+use crate::validate::{Rejection, ValidateError, VerifiedToken};
 use rsasl::callback::{Context, Request, SessionCallback, SessionData};
 use rsasl::mechanisms::oauthbearer::properties::{OAuthBearerError, OAuthBearerValidate};
 use rsasl::mechanisms::oauthbearer::OAUTHBEARER;
@@ -137,36 +137,17 @@ impl ServerSession {
             Ok(msg) => msg,
             Err(rejection) => {
                 audit_failure(&self.service, None, &rejection, started);
-                return finish(
-                    &mut self.state,
-                    &config,
-                    service,
-                    input,
-                    None,
-                    Err(rejection),
-                );
+                return finish(&mut self.state, service, input, None, Err(rejection));
             }
         };
-        let verdict = match self
+        let validated = self
             .core
             .validator()
             .validate(&self.service, &msg.token)
-            .await
-        {
-            Ok(verified) => crate::principal::authorize(
-                &config,
-                &self.service,
-                &verified.principal,
-                msg.authzid.as_deref(),
-            )
-            .map(|authorization_id| Authenticated {
-                authorization_id,
-                principal: verified.principal.clone(),
-                token: verified,
-                extensions: msg.extensions.clone(),
-            }),
-            Err(ValidateError::Rejected(rejection)) => Err(rejection),
-            Err(ValidateError::Internal(e)) => {
+            .await;
+        let verdict = match decide(&config, &self.service, &msg, validated) {
+            Ok(verdict) => verdict,
+            Err(e) => {
                 tracing::warn!(
                     target: "saslgate::audit",
                     service = %self.service,
@@ -177,7 +158,7 @@ impl ServerSession {
                     error = %e,
                     "authentication could not be performed"
                 );
-                return Err(SaslError::Internal(e));
+                return Err(e);
             }
         };
         match &verdict {
@@ -196,14 +177,7 @@ impl ServerSession {
             ),
             Err(r) => audit_failure(&self.service, Some(&msg.token), r, started),
         }
-        finish(
-            &mut self.state,
-            &config,
-            service,
-            input,
-            Some(&msg),
-            verdict,
-        )
+        finish(&mut self.state, service, input, Some(&msg), verdict)
     }
 
     fn after_error(
@@ -258,6 +232,35 @@ fn parse(
         return Err(Rejection::UnknownExtension(key.clone()));
     }
     Ok(msg)
+}
+
+/// Turns the validator's answer into the verdict: the authenticated identity (after the
+/// authzid check of [`crate::principal::authorize`]) or the rejection.
+///
+/// # Errors
+/// [`SaslError::Internal`] when the token could not be validated ([`ValidateError::Internal`]).
+fn decide(
+    config: &Config,
+    service: &str,
+    msg: &InitialResponse,
+    validated: Result<Arc<VerifiedToken>, ValidateError>,
+) -> Result<Result<Authenticated, Rejection>, SaslError> {
+    match validated {
+        Ok(verified) => Ok(crate::principal::authorize(
+            config,
+            service,
+            &verified.principal,
+            msg.authzid.as_deref(),
+        )
+        .map(|authorization_id| Authenticated {
+            authorization_id,
+            principal: verified.principal.clone(),
+            token: verified,
+            extensions: msg.extensions.clone(),
+        })),
+        Err(ValidateError::Rejected(rejection)) => Ok(Err(rejection)),
+        Err(ValidateError::Internal(e)) => Err(SaslError::Internal(e)),
+    }
 }
 
 /// The status, scope and discovery URL of the error JSON.
@@ -329,13 +332,11 @@ fn rsasl_input<'a>(input: &'a [u8], msg: &InitialResponse) -> std::borrow::Cow<'
 /// rsasl type.
 fn finish(
     state: &mut ServerState,
-    config: &Config,
     service: &ServiceConfig,
     input: &[u8],
     msg: Option<&InitialResponse>,
     verdict: Result<Authenticated, Rejection>,
 ) -> Result<ServerStep, SaslError> {
-    let _ = config;
     let fields = verdict
         .as_ref()
         .err()
@@ -405,7 +406,7 @@ fn finish(
 mod tests {
     use super::*;
     use crate::principal::Principal;
-    use crate::validate::{ValidationMethod, VerifiedToken};
+    use crate::validate::ValidationMethod;
 
     const CONFIG: &str = r#"
 [[issuers]]
@@ -470,7 +471,7 @@ issuers = ["kc"]
         let config = s.core.config().clone();
         let service = config.service(&s.service).unwrap();
         let msg = parse(&config, service, input).ok();
-        finish(&mut s.state, &config, service, input, msg.as_ref(), verdict)
+        finish(&mut s.state, service, input, msg.as_ref(), verdict)
     }
 
     fn json(bytes: &[u8]) -> serde_json::Value {
@@ -624,5 +625,71 @@ issuers = ["kc"]
                 StepState::Failure(Rejection::MalformedMessage(_))
             ));
         }
+    }
+
+    #[test]
+    fn decide_maps_internal_validation_errors_to_internal() {
+        let s = session("zookeeper");
+        let msg = codec::InitialResponse::new("abc");
+        let r = decide(
+            s.core.config(),
+            "zookeeper",
+            &msg,
+            Err(ValidateError::Internal("jwks unreachable".into())),
+        );
+        assert!(matches!(r, Err(SaslError::Internal(e)) if e == "jwks unreachable"));
+    }
+
+    #[test]
+    fn decide_passes_rejections_through() {
+        let s = session("zookeeper");
+        let msg = codec::InitialResponse::new("abc");
+        let r = decide(
+            s.core.config(),
+            "zookeeper",
+            &msg,
+            Err(ValidateError::Rejected(Rejection::BadSignature)),
+        );
+        assert!(matches!(r, Ok(Err(Rejection::BadSignature))));
+    }
+
+    #[test]
+    fn decide_refuses_authzid_other_than_the_mapped_identity() {
+        let s = session("zookeeper");
+        let mut msg = codec::InitialResponse::new("abc");
+        msg.authzid = Some("root".into());
+        let r = decide(s.core.config(), "zookeeper", &msg, Ok(verified("alice")));
+        assert!(matches!(
+            r,
+            Ok(Err(Rejection::AuthzidNotAllowed { requested, authenticated }))
+                if requested == "root" && authenticated == "alice"
+        ));
+    }
+
+    #[test]
+    fn decide_keeps_principal_token_and_extensions_on_success() {
+        let s = session("zookeeper");
+        let mut msg = codec::InitialResponse::new("abc");
+        msg.authzid = Some("alice".into());
+        msg.extensions = vec![("traceid".into(), "t1".into())];
+        let a = decide(s.core.config(), "zookeeper", &msg, Ok(verified("alice")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.authorization_id, "alice");
+        assert_eq!(a.principal.groups, ["admins"]);
+        assert_eq!(a.token.kid.as_deref(), Some("k1"));
+        assert_eq!(
+            a.extensions,
+            vec![("traceid".to_string(), "t1".to_string())]
+        );
+    }
+
+    #[test]
+    fn sessions_and_their_steps_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let mut s = session("zookeeper");
+        assert_send(&s);
+        let step = s.step(b"");
+        assert_send(&step);
     }
 }

@@ -37,6 +37,8 @@ mod core;
 #[doc(hidden)]
 pub mod daemon;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod principal;
 pub mod sasl;

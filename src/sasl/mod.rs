@@ -1,9 +1,64 @@
 //! OAUTHBEARER (RFC 7628) client and server sessions, built on `rsasl`.
 //!
-//! TODO(sasl+principal helper): codec (GS2 header, `=2C`/`=3D` escaping, kvpairs), rsasl-driven
-//! sessions split into parse → async validate → finish, the error JSON and the `%x01` reply.
+//! # The exchange
+//!
+//! OAUTHBEARER is client-first and has at most two round trips:
+//!
+//! ```text
+//! client                                                   server
+//!   │ initial response (RFC 7628 §3.1):                        │
+//!   │   n,a=<authzid>,^Ahost=<host>^Aport=<port>^A             │
+//!   │   <ext>=<value>^A…auth=Bearer <token>^A^A                │
+//!   │ ───────────────────────────────────────────────────────► │ parse → validate → finish
+//!   │                                                          │
+//!   │ success: empty challenge, exchange complete  (§3.2.1)    │
+//!   │ ◄─────────────────────────────────────────────────────── │
+//!   │                                                          │
+//!   │ failure: error JSON challenge (§3.2.2)                   │
+//!   │   {"status":"invalid_token","scope":…,                   │
+//!   │    "openid-configuration":…}                             │
+//!   │ ◄─────────────────────────────────────────────────────── │
+//!   │ %x01 (the client's dummy reply, §3.2.3)                  │
+//!   │ ───────────────────────────────────────────────────────► │ exchange fails
+//! ```
+//!
+//! (`^A` is the separator `%x01`.)
+//!
+//! - The **GS2 header** (RFC 5801 §4) is always `n` (no channel binding: `y` and `p=` are
+//!   refused) followed by the optional authorization identity, in which `,` and `=` are escaped
+//!   as `=2C` and `=3D` (RFC 5801 §4 `saslname`).
+//! - The **kvpairs** (§3.1) carry `auth` (an RFC 6750 §2.1 `Authorization` value, `Bearer`
+//!   followed by one space and the token), optionally `host` and `port` (§3.1), and any SASL
+//!   extension (keys `1*ALPHA`); a service must list extension keys in `allowed_extensions`.
+//! - On failure the server sends the **error JSON** of §3.2.2 (`status` from
+//!   [`Rejection::rfc7628_status`], `scope` and `openid-configuration` from the service's
+//!   `error_scope` and `error_openid_configuration`). The client must answer with a single
+//!   `%x01` (§3.2.3), after which the server fails the exchange.
+//!
+//! # How the server side runs
+//!
+//! rsasl's callbacks are synchronous, while validation may need the network (JWKS,
+//! introspection). [`ServerSession::step`] therefore runs in three parts:
+//!
+//! 1. **parse** the initial response with our own strict codec (rsasl's parser leaves the
+//!    `Bearer ` scheme in the token, does not unescape the authzid and refuses kv values
+//!    containing `=`) and check the extensions against the service;
+//! 2. **validate** the token asynchronously ([`crate::validate::Validator::validate`]) and
+//!    decide the authorization identity ([`crate::principal::authorize`]);
+//! 3. **finish**: drive an rsasl server session over the same bytes with a callback that
+//!    answers `OAuthBearerValidate` with the precomputed verdict, so rsasl writes the error JSON
+//!    and keeps the mechanism's state machine.
+//!
+//! A cached validation never leaves the calling task.
 
-use crate::core::Core;
+mod client;
+pub(crate) mod codec;
+mod server;
+
+pub use client::{ClientOutcome, ClientSession, ClientStep};
+pub use codec::ServerError;
+pub use server::ServerSession;
+
 use crate::principal::Principal;
 use crate::validate::{Rejection, VerifiedToken};
 use std::sync::Arc;
@@ -13,18 +68,26 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SaslError {
-    /// The service named for the session is not configured.
-    #[error("service {0:?} is not configured")]
-    UnknownService(String),
+    /// A session method was called out of order (for example a client `step` before
+    /// `initial_response`).
+    #[error("SASL session misuse: {0}")]
+    ApiMisuse(&'static str),
     /// The session is already complete (success or failure); no more steps are taken.
     #[error("the SASL exchange is already complete")]
     Complete,
-    /// The server's message could not be understood by the client.
-    #[error("malformed server message: {0}")]
-    MalformedChallenge(String),
     /// The token could not be validated for a reason that is not the peer's fault.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The client's own inputs (authzid, token, extensions) cannot be sent in an RFC 7628
+    /// message.
+    #[error("cannot build the initial response: {0}")]
+    InvalidClientRequest(String),
+    /// The server's message could not be understood by the client.
+    #[error("malformed server message: {0}")]
+    MalformedChallenge(String),
+    /// The service named for the session is not configured.
+    #[error("service {0:?} is not configured")]
+    UnknownService(String),
 }
 
 /// A successful authentication.
@@ -61,46 +124,4 @@ pub struct ServerStep {
     pub challenge: Vec<u8>,
     /// The session state after this step.
     pub state: StepState,
-}
-
-/// The server side of one OAUTHBEARER exchange.
-#[derive(Debug)]
-pub struct ServerSession {
-    core: Arc<Core>,
-    service: String,
-    server_name: String,
-}
-
-impl ServerSession {
-    /// Starts a server session for `service` (the SASL protocol name, matched against
-    /// `[[services]] name`) on `server_name` (the host's fully qualified name).
-    ///
-    /// # Errors
-    /// [`SaslError::UnknownService`] when the service is not configured.
-    pub fn new(core: Arc<Core>, service: &str, server_name: &str) -> Result<Self, SaslError> {
-        if core.config().service(service).is_none() {
-            return Err(SaslError::UnknownService(service.to_string()));
-        }
-        Ok(Self {
-            core,
-            service: service.to_string(),
-            server_name: server_name.to_string(),
-        })
-    }
-
-    /// Processes one client message.
-    ///
-    /// # Errors
-    /// [`SaslError::Complete`] after the exchange ended; [`SaslError::Internal`] when the token
-    /// cannot be validated for a reason that is not the client's fault.
-    pub async fn step(&mut self, input: &[u8]) -> Result<ServerStep, SaslError> {
-        let _ = (&self.core, &self.service, &self.server_name, input);
-        Err(SaslError::Internal("not implemented".into()))
-    }
-}
-
-/// The client side of one OAUTHBEARER exchange.
-#[derive(Debug)]
-pub struct ClientSession {
-    _private: (),
 }

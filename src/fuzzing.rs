@@ -1,0 +1,75 @@
+//! Entry points for the cargo-fuzz targets in `tests/fuzz/` (house rule 12). Not API.
+//!
+//! Each function feeds arbitrary bytes to one parser of untrusted input and must never panic;
+//! results are discarded. Every crash found becomes a unit regression test next to the parser.
+
+use crate::sasl::codec;
+
+/// The largest message the fuzzed parsers accept: the default `limits.max_sasl_message_bytes()`.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 + 4096;
+
+/// Parses `data` as an OAUTHBEARER client initial response (RFC 7628 §3.1), and, when it
+/// parses, checks that re-encoding and parsing again gives the same message.
+pub fn oauthbearer_initial_response(data: &[u8]) {
+    if let Ok(msg) = codec::parse_initial_response(data, MAX_MESSAGE_BYTES) {
+        let again = codec::parse_initial_response(&msg.encode(), usize::MAX);
+        assert_eq!(again.as_ref(), Ok(&msg), "re-encoding changed the message");
+    }
+    let _ = codec::parse_client_abort(data);
+}
+
+/// Parses `data` as an RFC 5801 GS2 header, and, when it parses, checks that rebuilding the
+/// header from the authzid gives it back.
+pub fn gs2_header(data: &[u8]) {
+    if let Ok(authzid) = codec::parse_gs2_header(data) {
+        assert_eq!(
+            codec::gs2_header(authzid.as_deref()),
+            data,
+            "gs2 header did not round-trip"
+        );
+    }
+}
+
+/// Parses `data` as the RFC 7628 §3.2.2 error JSON a client receives.
+pub fn rfc7628_error_json(data: &[u8]) {
+    let _ = codec::parse_error_challenge(data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn fuzz_entry_points_accept_known_inputs() {
+        oauthbearer_initial_response(b"n,a=a=2Cb,\x01host=h\x01port=1\x01auth=Bearer t\x01\x01");
+        gs2_header(b"n,a=a=3Db,");
+        gs2_header(b"n,,");
+        rfc7628_error_json(br#"{"status":"invalid_token"}"#);
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_entry_points_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            oauthbearer_initial_response(&data);
+            gs2_header(&data);
+            rfc7628_error_json(&data);
+        }
+
+        #[test]
+        fn fuzz_entry_points_never_panic_on_structured_input(
+            header in "[ny],(a=[a-z=,2C3D]{0,8})?,",
+            kvs in proptest::collection::vec("[a-z]{1,5}=[ -~]{0,8}", 0..4),
+        ) {
+            let mut data = header.clone().into_bytes();
+            data.push(1);
+            for kv in kvs {
+                data.extend_from_slice(kv.as_bytes());
+                data.push(1);
+            }
+            data.extend_from_slice(b"auth=Bearer abc\x01\x01");
+            oauthbearer_initial_response(&data);
+            gs2_header(header.as_bytes());
+        }
+    }
+}

@@ -49,6 +49,25 @@ fn ed_key() -> (String, Jwk) {
     (pem, jwk)
 }
 
+/// An RSA 2048 key: PKCS#8 PEM and public JWK (generated once per test binary: slow).
+fn rsa_key() -> (String, Jwk) {
+    static KEY: std::sync::OnceLock<(String, Jwk)> = std::sync::OnceLock::new();
+    KEY.get_or_init(generate_rsa_key).clone()
+}
+
+fn generate_rsa_key() -> (String, Jwk) {
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("keygen");
+    let der: Pkcs8V1Der<'static> = pair.as_der().expect("pkcs8");
+    let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
+    let jwk = Jwk::from_encoding_key(
+        &EncodingKey::from_rsa_pem(pem.as_bytes()).expect("rsa pem"),
+        Algorithm::RS256,
+    )
+    .expect("jwk");
+    (pem, jwk)
+}
+
 fn write(dir: &Path, name: &str, content: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, content).expect("write fixture file");
@@ -59,6 +78,7 @@ async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let (ec_pem, ec_jwk) = ec_key();
     let (ed_pem, ed_jwk) = ed_key();
+    let (rsa_pem, rsa_jwk) = rsa_key();
     let claims = json!({
         "aud": ["zookeeper", "hdfs"],
         "scope": "zk:read zk:write",
@@ -71,7 +91,8 @@ async fn fixture() -> Fixture {
             DevClient::with_secret("zk basic", AWKWARD_SECRET).claims(claims.clone()),
             DevClient::with_secret("zk-post", "post-secret").claims(claims.clone()),
             DevClient::with_public_key("zk-jwt", ec_jwk).claims(claims.clone()),
-            DevClient::with_public_key("zk-ed", ed_jwk).claims(claims),
+            DevClient::with_public_key("zk-ed", ed_jwk).claims(claims.clone()),
+            DevClient::with_public_key("zk-rsa", rsa_jwk).claims(claims),
         ],
         300,
     )
@@ -80,6 +101,7 @@ async fn fixture() -> Fixture {
     let secret_file = write(dir.path(), "basic.secret", &format!("{AWKWARD_SECRET}\n"));
     let ec_file = write(dir.path(), "ec.pem", &ec_pem);
     let ed_file = write(dir.path(), "ed.pem", &ed_pem);
+    let rsa_file = write(dir.path(), "rsa.pem", &rsa_pem);
     let token_endpoint = issuer.token_endpoint();
     let text = format!(
         r#"
@@ -138,6 +160,14 @@ async fn fixture() -> Fixture {
         client_id = "zk-ed"
         auth_method = "private_key_jwt"
         private_key_file = "{ed_file}"
+
+        [[identities]]
+        name = "rsa"
+        kind = "client_credentials"
+        issuer = "dev"
+        client_id = "zk-rsa"
+        auth_method = "private_key_jwt"
+        private_key_file = "{rsa_file}"
 
         [[identities]]
         name = "jwt-wrong-key"
@@ -255,6 +285,14 @@ async fn private_key_jwt_with_an_ed25519_key_is_verified_by_the_issuer() {
 }
 
 #[tokio::test]
+async fn private_key_jwt_with_an_rsa_key_is_verified_by_the_issuer() {
+    let f = fixture().await;
+    let token = f.sources.token("rsa").await.expect("token");
+    let claims = verify(&f.issuer, token.secret.expose_secret(), "zookeeper").await;
+    assert_eq!(claims["sub"], "zk-rsa");
+}
+
+#[tokio::test]
 async fn private_key_jwt_signed_with_another_key_is_rejected() {
     let f = fixture().await;
     let err = f.sources.token("jwt-wrong-key").await.expect_err("refused");
@@ -297,7 +335,7 @@ async fn concurrent_callers_share_one_request_and_the_token_is_cached() {
 async fn background_refresher_fetches_the_token_before_anyone_asks() {
     let f = fixture().await;
     let handles = f.sources.spawn_refreshers();
-    assert_eq!(handles.len(), 7);
+    assert_eq!(handles.len(), 8);
     // The refresher holds the identity's lock while it fetches, so this call either waits for
     // the refresher's token or is served from the cache it filled: both return the same token.
     let a = f.sources.token("post").await.expect("token");

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `GET /.well-known/openid-configuration` | OpenID Connect Discovery 1.0 §4 |
 //! | `GET /jwks` (`Cache-Control: max-age=300`) | RFC 7517 key set, one ES256 key per rotation |
+//! | `POST /introspect` | RFC 7662, for any configured client (same client authentication); `active` is true for a token this issuer signed with a published key that has not expired |
 //! | `POST /token` | RFC 6749 §4.4 client credentials; client authentication by `client_secret_basic` (§2.3.1, form-urlencoded id and secret), `client_secret_post`, or `private_key_jwt` (RFC 7523 §2.2, verified against the client's configured public JWK) |
 //!
 //! Tokens are ES256 JWTs (RFC 7519/9068-like) with `iss`, `sub`, `aud`, `exp`, `iat`, `nbf`,
@@ -180,6 +181,7 @@ impl DevIssuer {
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/token", post(token))
+            .route("/introspect", post(introspect))
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -626,6 +628,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "issuer": shared.issuer,
         "token_endpoint": shared.token_endpoint,
         "jwks_uri": format!("{}/jwks", shared.issuer),
+        "introspection_endpoint": format!("{}/introspect", shared.issuer),
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post", "private_key_jwt"],
@@ -651,7 +654,73 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     }
 }
 
-fn issue(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+async fn introspect(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = parse_form(&body).and_then(|form| {
+        let caller = shared.authenticate(&headers, &form)?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        Ok((caller.client_id.clone(), shared.introspect(token)))
+    });
+    match result {
+        Ok((caller, answer)) => {
+            let active = answer.get("active").and_then(|a| a.as_bool()) == Some(true);
+            tracing::info!(
+                caller = %caller,
+                active,
+                "development issuer: introspection"
+            );
+            (StatusCode::OK, no_store(), Json(Value::Object(answer))).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+impl Shared {
+    /// The RFC 7662 §2.2 answer for `token`: its claims plus `active: true` when this issuer
+    /// signed it with a key it still publishes and it is within `nbf`/`exp`; else only
+    /// `active: false`.
+    fn introspect(&self, token: &str) -> Map<String, Value> {
+        let inactive = || {
+            let mut m = Map::new();
+            m.insert("active".into(), Value::Bool(false));
+            m
+        };
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return inactive();
+        };
+        if header.alg != Algorithm::ES256 {
+            return inactive();
+        }
+        let set = self.jwks();
+        let Some(jwk) = header.kid.as_deref().and_then(|kid| set.find(kid)) else {
+            return inactive();
+        };
+        let Ok(key) = DecodingKey::from_jwk(jwk) else {
+            return inactive();
+        };
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.validate_aud = false;
+        validation.validate_nbf = true;
+        validation.leeway = 0;
+        validation.set_issuer(&[self.issuer.as_str()]);
+        match jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation) {
+            Ok(data) => {
+                let mut claims = data.claims;
+                claims.insert("active".into(), Value::Bool(true));
+                claims.insert("token_type".into(), json!("Bearer"));
+                claims
+            }
+            Err(_) => inactive(),
+        }
+    }
+}
+
+fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     let mut form = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(body) {
         if form.insert(k.to_string(), v.to_string()).is_some() {
@@ -660,6 +729,11 @@ fn issue(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, 
             )));
         }
     }
+    Ok(form)
+}
+
+fn issue(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let form = parse_form(body)?;
     match form.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
         Some(_) => {
@@ -881,6 +955,47 @@ mod tests {
         assert_eq!(kids, vec![new.clone(), old]);
         issuer.retire_previous_keys();
         assert_eq!(issuer.shared.jwks().keys.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn introspection_reports_own_live_tokens_active_and_others_inactive() {
+        let issuer = DevIssuer::start(local(), vec![DevClient::with_secret("rs", "pw")], 300)
+            .await
+            .expect("start");
+        let live = issuer.mint("rs", json!({})).expect("mint");
+        let expired = issuer.mint("rs", json!({"exp": 1})).expect("mint");
+        let client = reqwest::Client::new();
+        let ask = |token: String| {
+            client
+                .post(format!("{}/introspect", issuer.issuer()))
+                .basic_auth("rs", Some("pw"))
+                .form(&[("token", token)])
+                .send()
+        };
+        let live: Value = ask(live).await.expect("send").json().await.expect("json");
+        assert_eq!(live["active"], true);
+        assert_eq!(live["sub"], "rs");
+        let expired: Value = ask(expired)
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(expired, json!({"active": false}));
+        let garbage: Value = ask("opaque".into())
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(garbage, json!({"active": false}));
+        let unauthenticated = client
+            .post(format!("{}/introspect", issuer.issuer()))
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(unauthenticated.status(), 401);
     }
 
     #[test]

@@ -2,3 +2,4 @@
 //! TCP), health, metrics, reload and graceful shutdown.
 //!
 //! TODO(daemon helper).
+pub mod dev_issuer;

@@ -26,6 +26,7 @@
 
 pub mod api;
 mod client_shim;
+pub(crate) use client_shim::initial_response;
 mod listen;
 mod metrics;
 mod routes;

@@ -157,7 +157,8 @@ pub struct TokenResponse {
 pub struct ComponentStatus {
     /// The configured name.
     pub name: String,
-    /// `pending` (not attempted yet), `ok`, or `error`.
+    /// `pending` (not attempted yet), `ok`, `error`, or `unknown` (attempted, but the core
+    /// reported no result for it).
     pub status: String,
     /// Why it failed (never a secret).
     #[serde(skip_serializing_if = "Option::is_none")]

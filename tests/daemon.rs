@@ -402,3 +402,71 @@ async fn openapi_document_matches_the_served_routes() {
         (404, json!("no_route"))
     );
 }
+
+#[tokio::test]
+async fn tcp_peers_get_health_but_no_tokens_and_no_reload() {
+    let d = Daemon::start_with(|s| {
+        minimal_config(s, "").replace(
+            "shutdown_grace_secs = 5",
+            "shutdown_grace_secs = 5\ntcp_listen = \"127.0.0.1:0\"",
+        )
+    })
+    .await;
+    let h = d.request_tcp("GET", "/healthz", None).await;
+    assert_eq!(h.status, 200);
+    let t = d
+        .request_tcp("GET", "/v1/identities/node/token", None)
+        .await;
+    assert_eq!(
+        (t.status, t.json()["error"].clone()),
+        (403, json!("forbidden"))
+    );
+    let r = d.request_tcp("POST", "/v1/admin/reload", None).await;
+    assert_eq!(r.status, 403);
+    let i = d
+        .request_tcp(
+            "POST",
+            "/v1/sasl/client/initial-response",
+            Some(br#"{"identity":"node"}"#),
+        )
+        .await;
+    assert_eq!(i.status, 403);
+}
+
+#[test]
+fn serve_exits_64_on_a_bad_config_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    let text = minimal_config(&dir.path().join("s.sock"), "").replace(
+        "audiences = [\"zookeeper\"]",
+        "audiences = [\"zookeeper\"]\nleeway_secs = \"soon\"",
+    );
+    std::fs::write(&path, text).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_saslgate"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run saslgate");
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("issuers[0].leeway_secs"), "{err}");
+}
+
+#[test]
+fn check_config_accepts_what_serve_accepts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ok.toml");
+    std::fs::write(&path, minimal_config(&dir.path().join("s.sock"), "")).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_saslgate"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run saslgate");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("OK (1 issuer(s), 0 identit(y/ies), 1 service(s))"),
+        "{stdout}"
+    );
+}

@@ -166,35 +166,68 @@ impl Daemon {
         let stream = tokio::net::UnixStream::connect(&self.socket)
             .await
             .map_err(|e| format!("connect: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(conn);
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header(http::header::HOST, "localhost");
-        if body.is_some() {
-            req = req.header(http::header::CONTENT_TYPE, "application/json");
-        }
-        let req = req
-            .body(Full::new(Bytes::from(body.unwrap_or_default().to_vec())))
-            .map_err(|e| format!("request: {e}"))?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("send: {e}"))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("body: {e}"))?
-            .to_bytes()
-            .to_vec();
-        Ok(Answer { status, body })
+        send(stream, method, path, body).await
     }
 
+    /// The loopback TCP address the daemon logged (`daemon.tcp_listen`, port chosen by the OS).
+    pub fn tcp_addr(&self) -> Option<std::net::SocketAddr> {
+        let log = self.log();
+        log.lines()
+            .filter(|l| l.contains("transport=\"tcp\"") && l.contains("listening"))
+            .find_map(|l| {
+                let at = l.find("listen.addr=")? + "listen.addr=".len();
+                l[at..].split_whitespace().next()?.parse().ok()
+            })
+    }
+
+    /// Sends one request over loopback TCP.
+    pub async fn request_tcp(&self, method: &str, path: &str, body: Option<&[u8]>) -> Answer {
+        let addr = self
+            .tcp_addr()
+            .unwrap_or_else(|| panic!("no TCP listener in the log:\n{}", self.log()));
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("tcp connect");
+        send(stream, method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+}
+
+async fn send<S>(stream: S, method: &str, path: &str, body: Option<&[u8]>) -> Result<Answer, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(conn);
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::HOST, "localhost");
+    if body.is_some() {
+        req = req.header(http::header::CONTENT_TYPE, "application/json");
+    }
+    let req = req
+        .body(Full::new(Bytes::from(body.unwrap_or_default().to_vec())))
+        .map_err(|e| format!("request: {e}"))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("body: {e}"))?
+        .to_bytes()
+        .to_vec();
+    Ok(Answer { status, body })
+}
+
+impl Daemon {
     /// Sends `signal` to the daemon.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).expect("pid fits i32"));

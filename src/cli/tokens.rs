@@ -1,0 +1,196 @@
+//! `saslgate validate` (a token → identity and claims, or the rejection) and `saslgate token`
+//! (acquire and print, or mint an RFC 7628 initial client response).
+
+use super::{load, logging, runtime, EXIT_FAILURE, EXIT_OK};
+use crate::core::Core;
+use crate::validate::ValidateError;
+use secrecy::{ExposeSecret, SecretString};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Options of `token --initial-response`.
+#[derive(Debug)]
+pub(crate) struct InitialResponseArgs {
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) authzid: Option<String>,
+}
+
+/// Reads the token from `--token`, `--token-file` or stdin, trimmed.
+fn read_token(token: Option<String>, token_file: Option<&Path>) -> Result<SecretString, String> {
+    let raw = match (token, token_file) {
+        (Some(t), _) => t,
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?
+        }
+        (None, None) => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("cannot read the token from stdin: {e}"))?;
+            s
+        }
+    };
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err("the token is empty".to_string());
+    }
+    Ok(SecretString::from(t.to_string()))
+}
+
+pub(crate) fn validate(
+    config_path: &Path,
+    service: &str,
+    token: Option<String>,
+    token_file: Option<&Path>,
+) -> i32 {
+    let (config, _) = match load(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if config.service(service).is_none() {
+        eprintln!(
+            "saslgate: service {service:?} is not configured in {}",
+            config_path.display()
+        );
+        return EXIT_FAILURE;
+    }
+    let token = match read_token(token, token_file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("saslgate: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    logging::init(&config.log);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let core = match Core::new(Arc::new(config)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("saslgate: cannot initialise: {e}");
+                return EXIT_FAILURE;
+            }
+        };
+        for (issuer, r) in core.start().await {
+            if let Err(e) = r {
+                eprintln!("warning: issuer {issuer}: {e}");
+            }
+        }
+        println!(
+            "token.fp: {}",
+            crate::cache::fingerprint(token.expose_secret().as_bytes())
+        );
+        match core
+            .validator()
+            .validate(service, token.expose_secret())
+            .await
+        {
+            Ok(v) => {
+                println!("valid: yes");
+                println!("issuer: {} (iss {})", v.issuer, v.iss);
+                println!("subject: {}", v.subject);
+                println!("authorization_id: {}", v.principal.authzid);
+                println!("groups: {}", v.principal.groups.join(", "));
+                println!("roles: {}", v.roles.join(", "));
+                println!("expires_at: {}", v.expires_at);
+                println!("kid: {}", v.kid.as_deref().unwrap_or("-"));
+                println!("alg: {}", v.alg.unwrap_or("-"));
+                println!("method: {:?}", v.method);
+                let claims = serde_json::to_string_pretty(&*v.claims)
+                    .unwrap_or_else(|e| format!("<cannot print claims: {e}>"));
+                println!("claims: {claims}");
+                EXIT_OK
+            }
+            Err(ValidateError::Rejected(r)) => {
+                println!("valid: no");
+                println!("reason: {}", r.as_str());
+                println!("message: {r}");
+                EXIT_FAILURE
+            }
+            Err(e) => {
+                eprintln!("saslgate: the token could not be checked: {e}");
+                EXIT_FAILURE
+            }
+        }
+    })
+}
+
+pub(crate) fn token(
+    config_path: &Path,
+    identity: &str,
+    initial: Option<InitialResponseArgs>,
+) -> i32 {
+    let (config, _) = match load(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    logging::init(&config.log);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let core = match Core::new(Arc::new(config)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("saslgate: cannot initialise: {e}");
+                return EXIT_FAILURE;
+            }
+        };
+        let token = match core.tokens().token(identity).await {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("saslgate: {e}");
+                return EXIT_FAILURE;
+            }
+        };
+        match initial {
+            None => {
+                println!("{}", token.secret.expose_secret());
+                EXIT_OK
+            }
+            Some(args) => match crate::daemon::initial_response(
+                &token.secret,
+                args.authzid.as_deref(),
+                args.host.as_deref(),
+                args.port,
+            ) {
+                Ok(bytes) => {
+                    println!("{}", crate::daemon::api::encode_base64(&bytes));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("saslgate: {e}");
+                    EXIT_FAILURE
+                }
+            },
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_trims_a_token_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("t");
+        std::fs::write(&f, "  abc.def.ghi\n").expect("write");
+        let t = read_token(None, Some(&f)).expect("reads");
+        assert_eq!(t.expose_secret(), "abc.def.ghi");
+    }
+
+    #[test]
+    fn refuses_an_empty_token() {
+        assert_eq!(
+            read_token(Some("  \n".into()), None).err().as_deref(),
+            Some("the token is empty")
+        );
+    }
+}

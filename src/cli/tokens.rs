@@ -154,12 +154,15 @@ pub(crate) fn token(
                 println!("{}", token.secret.expose_secret());
                 EXIT_OK
             }
-            Some(args) => match crate::daemon::initial_response(
-                &token.secret,
-                args.authzid.as_deref(),
-                args.host.as_deref(),
+            Some(args) => match crate::sasl::ClientSession::new(
+                token.secret.clone(),
+                args.authzid.clone(),
+                args.host.clone(),
                 args.port,
-            ) {
+                Vec::new(),
+            )
+            .initial_response()
+            {
                 Ok(bytes) => {
                     println!("{}", crate::daemon::api::encode_base64(&bytes));
                     EXIT_OK

@@ -279,7 +279,9 @@ impl From<SaslError> for ApiError {
             SaslError::UnknownService(_) => Self::bad_request("unknown_service", message),
             SaslError::Complete => Self::new(StatusCode::CONFLICT, "session_complete", message),
             SaslError::ApiMisuse(_) => Self::new(StatusCode::CONFLICT, "session_misuse", message),
-            SaslError::InvalidClientRequest(_) => Self::bad_request("invalid_client_request", message),
+            SaslError::InvalidClientRequest(_) => {
+                Self::bad_request("invalid_client_request", message)
+            }
             SaslError::MalformedChallenge(_) => {
                 Self::new(StatusCode::BAD_GATEWAY, "malformed_challenge", message)
             }

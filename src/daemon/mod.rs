@@ -25,15 +25,13 @@
 //! Unix socket only: a loopback TCP peer could be any local user.
 
 pub mod api;
-mod client_shim;
-pub(crate) use client_shim::initial_response;
+pub mod dev_issuer;
 mod listen;
 mod metrics;
 mod routes;
 mod sessions;
 pub mod signal;
 mod state;
-pub mod dev_issuer;
 
 pub use listen::{PeerInfo, Transport};
 pub use routes::ROUTES;

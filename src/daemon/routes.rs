@@ -9,7 +9,6 @@ use super::api::{
     InitialResponseRequest, InitialResponseResponse, StepRequest, StepResponse, TokenResponse,
     ValidateRequest, ValidateResponse,
 };
-use super::client_shim;
 use super::listen::{PeerInfo, Transport};
 use super::sessions::{SessionEntry, SessionState};
 use super::state::AppState;
@@ -184,13 +183,13 @@ async fn create_session(
             ),
         ));
     }
-    let session = ServerSession::new(state.core(), &req.service, &req.server_name)?;
+    let session = ServerSession::new(state.core(), &req.service, &req.server_name)?
+        .with_peer(crate::sasl::Peer::new(peer.uid, peer.gid, peer.pid));
     let id = state
         .sessions
         .insert(SessionEntry {
             state: Mutex::new(SessionState {
                 session,
-                token_fp: None,
                 busy: std::time::Duration::ZERO,
             }),
             service: req.service.clone(),
@@ -219,44 +218,25 @@ async fn step(
         .await
         .ok_or_else(ApiError::unknown_session)?;
     let span = tracing::info_span!("session", session.id = %id, service = %entry.service, mechanism = MECHANISM);
-    run_step(&state, &peer, &id, entry, input)
-        .instrument(span)
-        .await
+    run_step(&state, &id, entry, input).instrument(span).await
 }
 
 async fn run_step(
     state: &AppState,
-    peer: &PeerInfo,
     id: &str,
     entry: Arc<SessionEntry>,
     input: Vec<u8>,
 ) -> Result<Json<StepResponse>, ApiError> {
+    // The session emits the audit event (with the peer's credentials); here only metrics.
     let mut guard = entry.state.lock().await;
-    if let Some(fp) = client_shim::token_fingerprint(&input) {
-        guard.token_fp = Some(fp);
-    }
     let started = Instant::now();
     let result = guard.session.step(&input).await;
     guard.busy += started.elapsed();
-    let token_fp = guard.token_fp.clone();
-    let mut audit = Audit {
-        service: &entry.service,
-        session_id: Some(id),
-        peer,
-        token_fp: token_fp.as_deref(),
-        latency_us: u64::try_from(guard.busy.as_micros()).unwrap_or(u64::MAX),
-        ..Audit::default()
-    };
     let step = match result {
         Ok(step) => step,
         Err(e) => {
             drop(guard);
             state.sessions.remove(id).await;
-            if !matches!(e, SaslError::Complete) {
-                audit.decision = "error";
-                audit.reason = "internal";
-                audit.emit();
-            }
             return Err(e.into());
         }
     };
@@ -267,12 +247,6 @@ async fn run_step(
             ..StepResponse::default()
         },
         StepState::Success(auth) => {
-            audit.decision = "allow";
-            audit.issuer = Some(&auth.token.issuer);
-            audit.subject = Some(&auth.token.subject);
-            audit.authzid = Some(&auth.authorization_id);
-            audit.kid = auth.token.kid.as_deref();
-            audit.emit();
             super::metrics::authentication(&entry.service, true, "none");
             StepResponse {
                 challenge,
@@ -285,9 +259,6 @@ async fn run_step(
             }
         }
         StepState::Failure(rejection) => {
-            audit.decision = "deny";
-            audit.reason = rejection.as_str();
-            audit.emit();
             super::metrics::authentication(&entry.service, false, rejection.as_str());
             StepResponse {
                 challenge,
@@ -333,13 +304,14 @@ async fn initial_response(
     }
     let core = state.core();
     let token = core.tokens().token(&req.identity).await?;
-    let bytes = client_shim::initial_response(
-        &token.secret,
-        req.authzid.as_deref(),
-        req.host.as_deref(),
+    let bytes = crate::sasl::ClientSession::new(
+        token.secret.clone(),
+        req.authzid.clone(),
+        req.host.clone(),
         req.port,
+        Vec::new(),
     )
-    .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    .initial_response()?;
     tracing::debug!(identity = %req.identity, token.fp = %token.fingerprint(), peer.uid = ?peer.uid, "initial response built");
     Ok(Json(InitialResponseResponse {
         response: encode_base64(&bytes),

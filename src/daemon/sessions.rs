@@ -32,8 +32,6 @@ pub(crate) struct SessionEntry {
 pub(crate) struct SessionState {
     /// The SASL state machine.
     pub(crate) session: ServerSession,
-    /// The fingerprint of the token the client sent, once seen.
-    pub(crate) token_fp: Option<String>,
     /// Time spent inside steps so far.
     pub(crate) busy: Duration,
 }

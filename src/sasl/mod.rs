@@ -57,7 +57,7 @@ mod server;
 
 pub use client::{ClientOutcome, ClientSession, ClientStep};
 pub use codec::ServerError;
-pub use server::ServerSession;
+pub use server::{Peer, ServerSession};
 
 use crate::principal::Principal;
 use crate::validate::{Rejection, VerifiedToken};

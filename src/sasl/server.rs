@@ -22,7 +22,29 @@ pub struct ServerSession {
     core: Arc<Core>,
     service: String,
     server_name: String,
+    peer: Peer,
     state: ServerState,
+}
+
+/// Who is on the other side of the transport that carries the exchange, as far as the host
+/// knows it (the daemon fills it from the Unix socket's peer credentials). Recorded in the
+/// audit event; `None` fields are unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Peer {
+    /// The peer process's user id.
+    pub uid: Option<u32>,
+    /// The peer process's group id.
+    pub gid: Option<u32>,
+    /// The peer process id.
+    pub pid: Option<i32>,
+}
+
+impl Peer {
+    /// A peer with the given credentials.
+    pub fn new(uid: Option<u32>, gid: Option<u32>, pid: Option<i32>) -> Self {
+        Self { uid, gid, pid }
+    }
 }
 
 enum ServerState {
@@ -70,8 +92,15 @@ impl ServerSession {
             core,
             service: service.to_string(),
             server_name: server_name.to_string(),
+            peer: Peer::default(),
             state: ServerState::Initial,
         })
+    }
+
+    /// Records the transport peer's credentials in this session's audit event.
+    pub fn with_peer(mut self, peer: Peer) -> Self {
+        self.peer = peer;
+        self
     }
 
     /// Processes one client message: first the initial response (RFC 7628 §3.1), then, after an
@@ -136,7 +165,7 @@ impl ServerSession {
         let msg = match parse(&config, service, input) {
             Ok(msg) => msg,
             Err(rejection) => {
-                audit_failure(&self.service, None, &rejection, started);
+                self.audit_failure(None, &rejection, started);
                 return finish(&mut self.state, service, input, None, Err(rejection));
             }
         };
@@ -151,10 +180,14 @@ impl ServerSession {
                 tracing::warn!(
                     target: "saslgate::audit",
                     service = %self.service,
+                    server.name = %self.server_name,
+                    peer.uid = self.peer.uid,
+                    peer.gid = self.peer.gid,
+                    peer.pid = self.peer.pid,
                     token.fp = %crate::cache::fingerprint(msg.token.as_bytes()),
                     decision = "error",
                     reason = "internal",
-                    latency_ms = started.elapsed().as_millis() as u64,
+                    latency_us = started.elapsed().as_micros() as u64,
                     error = %e,
                     "authentication could not be performed"
                 );
@@ -166,18 +199,38 @@ impl ServerSession {
                 target: "saslgate::audit",
                 service = %self.service,
                 server.name = %self.server_name,
+                peer.uid = self.peer.uid,
+                peer.gid = self.peer.gid,
+                peer.pid = self.peer.pid,
                 issuer = %a.token.issuer,
                 subject = %a.token.subject,
                 authzid = %a.authorization_id,
                 kid = a.token.kid.as_deref().unwrap_or(""),
                 token.fp = %crate::cache::fingerprint(msg.token.as_bytes()),
                 decision = "allow",
-                latency_ms = started.elapsed().as_millis() as u64,
+                latency_us = started.elapsed().as_micros() as u64,
                 "authentication succeeded"
             ),
-            Err(r) => audit_failure(&self.service, Some(&msg.token), r, started),
+            Err(r) => self.audit_failure(Some(&msg.token), r, started),
         }
         finish(&mut self.state, service, input, Some(&msg), verdict)
+    }
+
+    fn audit_failure(&self, token: Option<&str>, rejection: &Rejection, started: Instant) {
+        tracing::info!(
+            target: "saslgate::audit",
+            service = %self.service,
+            server.name = %self.server_name,
+            peer.uid = self.peer.uid,
+            peer.gid = self.peer.gid,
+            peer.pid = self.peer.pid,
+            token.fp = token.map(|t| crate::cache::fingerprint(t.as_bytes())).unwrap_or_default(),
+            decision = "deny",
+            reason = rejection.as_str(),
+            detail = %rejection,
+            latency_us = started.elapsed().as_micros() as u64,
+            "authentication failed"
+        );
     }
 
     fn after_error(
@@ -202,19 +255,6 @@ impl ServerSession {
             state: StepState::Failure(rejection),
         }
     }
-}
-
-fn audit_failure(service: &str, token: Option<&str>, rejection: &Rejection, started: Instant) {
-    tracing::info!(
-        target: "saslgate::audit",
-        service = %service,
-        token.fp = token.map(|t| crate::cache::fingerprint(t.as_bytes())).unwrap_or_default(),
-        decision = "deny",
-        reason = rejection.as_str(),
-        detail = %rejection,
-        latency_ms = started.elapsed().as_millis() as u64,
-        "authentication failed"
-    );
 }
 
 /// Parses the initial response and checks its extensions against the service.

@@ -97,7 +97,7 @@ cmd_install() {
         t="$(now_secs)"
         local tmp
         tmp="$(mktemp -d "$KEYCLOAK_CACHE/.download.XXXXXX")"
-        mvn -B -q "$DEPENDENCY_PLUGIN:copy" \
+        mvn -B -q -Dstyle.color=never "$DEPENDENCY_PLUGIN:copy" \
             -Dartifact="$KEYCLOAK_ARTIFACT" -DoutputDirectory="$tmp" </dev/null
         mv "$tmp/keycloak-quarkus-dist-${KEYCLOAK_VERSION}.tar.gz" "$KEYCLOAK_TARBALL"
         rmdir "$tmp"

@@ -31,6 +31,14 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 FUZZ_SECS="${SASLGATE_FUZZ_SECS:-20}"
 mkdir -p "$SASLGATE_CACHE"
 
+# Remove run directories left by killed runs (older than a day, server no longer alive).
+for stale in $(find "$SASLGATE_CACHE" -maxdepth 1 -name 'run.*' -type d -mmin +1440 2>/dev/null); do
+    pid="$(cat "$stale/keycloak.pid" 2>/dev/null || true)"
+    if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+        rm -rf "$stale"
+    fi
+done
+
 # This run's Keycloak lives in its own run directory, so concurrent runs do not collide.
 RUN_DIR="$(mktemp -d "$SASLGATE_CACHE/run.XXXXXX")"
 export SASLGATE_RUN_DIR="$RUN_DIR"

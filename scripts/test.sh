@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# The one test command: installs what is missing, starts the identity providers, and runs
+# every check. Exits non-zero if any step fails; every step runs even after a failure, and a
+# summary with timings is printed at the end.
+#
+#   scripts/test.sh
+#
+# Steps:
+#   1. tools: rustfmt and clippy components; npm dependencies of tests/oidc-provider (npm ci)
+#   2. Keycloak: install (through Maven, cached) and start on free loopback ports, in the
+#      background while cargo compiles; stopped on exit
+#   3. cargo fmt --check, cargo clippy --all-targets -D warnings
+#   4. cargo test --workspace with SASLGATE_REQUIRE_KEYCLOAK=1 and
+#      SASLGATE_REQUIRE_OIDC_PROVIDER=1, so a missing provider fails instead of skipping
+#   5. java-shim: mvn verify, if java-shim/pom.xml exists
+#   6. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
+#      if tests/fuzz exists and a nightly toolchain is installed (skipped with a notice if not)
+#
+# Environment:
+#   SASLGATE_CACHE     cache root outside the clone (default: $HOME/.cache/saslgate)
+#   CARGO_TARGET_DIR   cargo's target dir (default: $SASLGATE_CACHE/target)
+#   SASLGATE_FUZZ_SECS time per fuzz target in seconds (default: 20; 0 skips fuzzing)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export SASLGATE_CACHE="${SASLGATE_CACHE:-$HOME/.cache/saslgate}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$SASLGATE_CACHE/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+FUZZ_SECS="${SASLGATE_FUZZ_SECS:-20}"
+mkdir -p "$SASLGATE_CACHE"
+
+# Remove run directories left by killed runs (older than a day, server no longer alive).
+for stale in $(find "$SASLGATE_CACHE" -maxdepth 1 -name 'run.*' -type d -mmin +1440 2>/dev/null); do
+    pid="$(cat "$stale/keycloak.pid" 2>/dev/null || true)"
+    if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+        rm -rf "$stale"
+    fi
+done
+
+# This run's Keycloak lives in its own run directory, so concurrent runs do not collide.
+RUN_DIR="$(mktemp -d "$SASLGATE_CACHE/run.XXXXXX")"
+export SASLGATE_RUN_DIR="$RUN_DIR"
+KEYCLOAK_START_PID=""
+
+SUMMARY=()
+FAILED=0
+T0="$(date +%s)"
+
+note() { printf '\n==> %s\n' "$*" >&2; }
+
+# step NAME COMMAND...: runs the command, records its outcome and duration.
+step() {
+    local name="$1"
+    shift
+    note "$name"
+    local t rc=0
+    t="$(date +%s)"
+    "$@" || rc=$?
+    local secs=$(( $(date +%s) - t ))
+    if (( rc == 0 )); then
+        SUMMARY+=("$(printf '%-28s ok      %5d s' "$name" "$secs")")
+    else
+        SUMMARY+=("$(printf '%-28s FAILED  %5d s  (exit %d)' "$name" "$secs" "$rc")")
+        FAILED=1
+    fi
+    return 0
+}
+
+skip() {
+    note "$1: skipped ($2)"
+    SUMMARY+=("$(printf '%-28s skipped         (%s)' "$1" "$2")")
+}
+
+cleanup() {
+    local rc=$?
+    if [[ -n "$KEYCLOAK_START_PID" ]] && kill -0 "$KEYCLOAK_START_PID" 2>/dev/null; then
+        kill "$KEYCLOAK_START_PID" 2>/dev/null || true
+        wait "$KEYCLOAK_START_PID" 2>/dev/null || true
+    fi
+    scripts/keycloak.sh stop >/dev/null 2>&1 || true
+    if (( rc == 0 )); then
+        rm -rf "$RUN_DIR"
+    else
+        echo "scripts/test.sh: Keycloak logs kept in $RUN_DIR" >&2
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+rust_components() {
+    local installed
+    installed="$(rustup component list --installed 2>/dev/null || true)"
+    local missing=()
+    grep -q '^rustfmt' <<<"$installed" || missing+=(rustfmt)
+    grep -q '^clippy' <<<"$installed" || missing+=(clippy)
+    if (( ${#missing[@]} > 0 )); then
+        rustup component add "${missing[@]}"
+    fi
+}
+
+npm_ci() {
+    (cd tests/oidc-provider && npm ci --no-audit --no-fund </dev/null)
+}
+
+wait_keycloak() {
+    local rc=0
+    wait "$KEYCLOAK_START_PID" || rc=$?
+    KEYCLOAK_START_PID=""
+    cat "$RUN_DIR/keycloak-start.log" >&2 || true
+    if (( rc != 0 )); then
+        return "$rc"
+    fi
+    set -a
+    # shellcheck source=/dev/null
+    . "$RUN_DIR/keycloak.env"
+    set +a
+    export SASLGATE_TEST_KEYCLOAK_ENV_FILE="$RUN_DIR/keycloak.env"
+}
+
+cargo_test() {
+    SASLGATE_REQUIRE_KEYCLOAK=1 SASLGATE_REQUIRE_OIDC_PROVIDER=1 cargo test --workspace
+}
+
+fuzz() {
+    local targets t rc=0
+    targets="$(cargo +nightly fuzz list --fuzz-dir tests/fuzz)"
+    for t in $targets; do
+        note "fuzz $t for $FUZZ_SECS s"
+        CARGO_TARGET_DIR="$CARGO_TARGET_DIR-fuzz" \
+            cargo +nightly fuzz run --fuzz-dir tests/fuzz "$t" -- \
+            -max_total_time="$FUZZ_SECS" -print_final_stats=1 </dev/null || rc=1
+    done
+    return "$rc"
+}
+
+step "rust components" rust_components
+step "npm ci (oidc-provider)" npm_ci
+step "keycloak install" scripts/keycloak.sh install
+
+# Keycloak boots (about 20 s) while cargo compiles.
+note "keycloak start (background)"
+KEYCLOAK_T0="$(date +%s)"
+scripts/keycloak.sh start >"$RUN_DIR/keycloak-start.log" 2>&1 </dev/null &
+KEYCLOAK_START_PID=$!
+
+step "cargo fmt --check" cargo fmt --all --check
+step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test --no-run" cargo test --workspace --no-run
+step "keycloak ready" wait_keycloak
+note "keycloak ready $(( $(date +%s) - KEYCLOAK_T0 )) s after its start was launched"
+step "cargo test" cargo_test
+
+if [[ -f java-shim/pom.xml ]]; then
+    step "java-shim mvn verify" mvn -B -f java-shim/pom.xml verify </dev/null
+fi
+
+if [[ ! -d tests/fuzz ]]; then
+    skip "fuzz" "no tests/fuzz"
+elif [[ "$FUZZ_SECS" == 0 ]]; then
+    skip "fuzz" "SASLGATE_FUZZ_SECS=0"
+elif ! cargo +nightly --version >/dev/null 2>&1; then
+    skip "fuzz" "no nightly toolchain installed; cargo-fuzz needs one"
+else
+    if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+        step "install cargo-fuzz" cargo install cargo-fuzz --locked
+    fi
+    if cargo +nightly fuzz --version >/dev/null 2>&1; then
+        step "fuzz" fuzz
+    else
+        skip "fuzz" "cargo-fuzz could not be installed"
+    fi
+fi
+
+note "summary (total $(( $(date +%s) - T0 )) s)"
+printf '  %s\n' "${SUMMARY[@]}" >&2
+if (( FAILED )); then
+    echo "scripts/test.sh: FAILED" >&2
+    exit 1
+fi
+echo "scripts/test.sh: all checks passed" >&2

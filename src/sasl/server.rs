@@ -489,6 +489,8 @@ issuers = ["kc"]
             claims: Arc::new(serde_json::Map::new()),
             roles: Vec::new(),
             method: ValidationMethod::Jwt,
+            audiences: vec!["zookeeper".into()],
+            valid_until: 4_000_000_030,
         })
     }
 

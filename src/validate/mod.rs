@@ -62,6 +62,10 @@ pub struct VerifiedToken {
     pub roles: Vec<String>,
     /// How it was validated.
     pub method: ValidationMethod,
+    /// The `aud` claim as a list (RFC 7519 §4.1.3: a string or an array).
+    pub audiences: Vec<String>,
+    /// `exp` plus the issuer's leeway, Unix seconds: the cache keeps the result until then.
+    pub(crate) valid_until: u64,
 }
 
 /// How a token was validated.
@@ -269,6 +273,7 @@ impl ValidateError {
 /// Built once per configuration by [`Validator::new`]; cheap to share behind `Arc`.
 pub struct Validator {
     config: Arc<Config>,
+    policies: std::collections::HashMap<String, ServicePolicy, foldhash::fast::RandomState>,
     http: HttpClient,
     issuers: Vec<Arc<jwks::IssuerKeys>>,
     cache: ValidationCache,
@@ -282,6 +287,14 @@ impl std::fmt::Debug for Validator {
             .field("issuers", &self.issuers.len())
             .finish()
     }
+}
+
+/// A service's policy, resolved once per configuration: its index in `config.services` and its
+/// effective audiences.
+#[derive(Debug)]
+struct ServicePolicy {
+    index: usize,
+    audiences: Vec<String>,
 }
 
 /// The validator's notion of "now", injectable for tests.
@@ -333,8 +346,18 @@ impl Validator {
             config.cache.validation_max_bytes,
         );
         let introspection = introspection::Introspector::new(&config)?;
+        let policies = config
+            .services
+            .iter()
+            .enumerate()
+            .map(|(index, service)| {
+                let audiences = service.effective_audiences(&config);
+                (service.name.clone(), ServicePolicy { index, audiences })
+            })
+            .collect();
         Ok(Self {
             config,
+            policies,
             http,
             issuers,
             cache,
@@ -385,18 +408,18 @@ impl Validator {
         service: &str,
         token: &str,
     ) -> Option<Result<Arc<VerifiedToken>, ValidateError>> {
-        let service_cfg = match self.config.service(service) {
-            Some(s) => s,
-            None => return Some(Err(Rejection::UnknownService(service.to_string()).into())),
+        let (service_cfg, policy) = match self.policy(service) {
+            Ok(p) => p,
+            Err(r) => return Some(Err(r.into())),
         };
         let hit = self
             .cache
             .get(&crate::cache::token_hash(token.as_bytes()))?;
-        if hit.expires_at.saturating_add(self.leeway(&hit.issuer)) <= self.clock.now() {
+        if hit.valid_until <= self.clock.now() {
             return None;
         }
         Some(
-            self.apply_policy(service_cfg, hit)
+            self.apply_policy(service_cfg, policy, hit)
                 .map_err(ValidateError::from),
         )
     }
@@ -437,10 +460,7 @@ impl Validator {
         service: &str,
         token: &str,
     ) -> Result<Arc<VerifiedToken>, ValidateError> {
-        let service_cfg = self
-            .config
-            .service(service)
-            .ok_or_else(|| Rejection::UnknownService(service.to_string()))?;
+        let (service_cfg, policy) = self.policy(service)?;
         let limit = self.config.limits.max_token_bytes;
         if token.len() > limit {
             return Err(Rejection::TokenTooLarge {
@@ -456,7 +476,7 @@ impl Validator {
         } else {
             self.verify_opaque(service_cfg, token, &hash, now).await?
         };
-        Ok(self.apply_policy(service_cfg, Arc::new(verified))?)
+        Ok(self.apply_policy(service_cfg, policy, Arc::new(verified))?)
     }
 
     async fn validate_inner(
@@ -464,10 +484,7 @@ impl Validator {
         service: &str,
         token: &str,
     ) -> Result<(Arc<VerifiedToken>, bool), ValidateError> {
-        let service_cfg = self
-            .config
-            .service(service)
-            .ok_or_else(|| Rejection::UnknownService(service.to_string()))?;
+        let (service_cfg, policy) = self.policy(service)?;
         let limit = self.config.limits.max_token_bytes;
         if token.len() > limit {
             return Err(Rejection::TokenTooLarge {
@@ -482,9 +499,9 @@ impl Validator {
         let hash = crate::cache::token_hash(token.as_bytes());
         let now = self.clock.now();
         if let Some(hit) = self.cache.get(&hash) {
-            if hit.expires_at.saturating_add(self.leeway(&hit.issuer)) > now {
+            if hit.valid_until > now {
                 metrics::counter!("saslgate_cache_requests_total", "cache" => "validation", "result" => "hit").increment(1);
-                return Ok((self.apply_policy(service_cfg, hit)?, true));
+                return Ok((self.apply_policy(service_cfg, policy, hit)?, true));
             }
         }
         metrics::counter!("saslgate_cache_requests_total", "cache" => "validation", "result" => "miss").increment(1);
@@ -495,14 +512,21 @@ impl Validator {
         };
         let verified = Arc::new(verified);
         self.cache.insert(hash, verified.clone());
-        Ok((self.apply_policy(service_cfg, verified)?, false))
+        Ok((self.apply_policy(service_cfg, policy, verified)?, false))
     }
 
-    fn leeway(&self, issuer: &str) -> u64 {
-        self.config
-            .issuer(issuer)
-            .map(|i| i.leeway_secs)
-            .unwrap_or(0)
+    /// The service's configuration and resolved policy.
+    fn policy(&self, service: &str) -> Result<(&ServiceConfig, &ServicePolicy), Rejection> {
+        let policy = self
+            .policies
+            .get(service)
+            .ok_or_else(|| Rejection::UnknownService(service.to_string()))?;
+        let config = self
+            .config
+            .services
+            .get(policy.index)
+            .ok_or_else(|| Rejection::UnknownService(service.to_string()))?;
+        Ok((config, policy))
     }
 
     /// The issuers `service` trusts.
@@ -523,8 +547,8 @@ impl Validator {
         now: u64,
     ) -> Result<VerifiedToken, ValidateError> {
         // The unverified `iss` only selects among configured issuers; keys come from there.
-        let peek = jwt::parse(token, &ALL_ASYMMETRIC)?;
-        let iss = peek
+        let parsed = jwt::parse(token, &ALL_ASYMMETRIC)?;
+        let iss = parsed
             .claims
             .get("iss")
             .and_then(|v| v.as_str())
@@ -536,7 +560,11 @@ impl Validator {
             .ok_or_else(|| Rejection::UnknownIssuer(iss.clone()))?
             .clone();
         let cfg = &issuer.config;
-        let parsed = jwt::parse(token, &issuer.allowed)?;
+        if !issuer.allowed.contains(&parsed.alg) {
+            return Err(
+                Rejection::UnsupportedAlgorithm(jwt::alg_name(parsed.alg).to_string()).into(),
+            );
+        }
         if cfg.validation == ValidationMode::Introspection {
             return self.verify_opaque_at(&issuer, token, hash, now).await;
         }
@@ -677,6 +705,7 @@ impl Validator {
     ) -> Result<VerifiedToken, ValidateError> {
         let principal = crate::principal::map(&self.config, cfg, &claims)?;
         let roles = keycloak::roles(&claims);
+        let audiences = jwt::audiences(&claims);
         Ok(VerifiedToken {
             issuer: cfg.name.clone(),
             iss,
@@ -692,6 +721,8 @@ impl Validator {
             claims,
             roles,
             method,
+            audiences,
+            valid_until: exp.saturating_add(cfg.leeway_secs),
         })
     }
 
@@ -699,17 +730,20 @@ impl Validator {
     fn apply_policy(
         &self,
         service: &ServiceConfig,
+        policy: &ServicePolicy,
         token: Arc<VerifiedToken>,
     ) -> Result<Arc<VerifiedToken>, Rejection> {
         if !service.issuers.contains(&token.issuer) {
             return Err(Rejection::UnknownIssuer(token.iss.clone()));
         }
-        let expected = service.effective_audiences(&self.config);
-        if !expected.is_empty() || !self.config.danger.skip_audience_check {
-            let found = jwt::audiences(&token.claims);
-            if !found.iter().any(|a| expected.contains(a)) {
-                return Err(Rejection::AudienceMismatch { found, expected });
-            }
+        let expected = &policy.audiences;
+        if (!expected.is_empty() || !self.config.danger.skip_audience_check)
+            && !token.audiences.iter().any(|a| expected.contains(a))
+        {
+            return Err(Rejection::AudienceMismatch {
+                found: token.audiences.clone(),
+                expected: expected.clone(),
+            });
         }
         if !service.required_scopes.is_empty() {
             let scopes: Vec<&str> = token

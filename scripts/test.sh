@@ -125,6 +125,32 @@ cargo_test() {
     SASLGATE_REQUIRE_KEYCLOAK=1 SASLGATE_REQUIRE_OIDC_PROVIDER=1 cargo test --workspace
 }
 
+# DESIGN §3: one TLS, HTTP and crypto stack in the default build.
+dependency_check() {
+    local dups
+    dups="$(cargo tree -d -e normal --workspace --depth 0 --prefix none 2>/dev/null | grep -E '^(rustls|hyper|reqwest|ring) ' | sort -u || true)"
+    if [[ -n "$dups" ]]; then
+        echo "duplicate TLS/HTTP crates in the default build:" >&2
+        echo "$dups" >&2
+        return 1
+    fi
+    if cargo tree -e normal --workspace -i ring 2>/dev/null | grep -q '^ring '; then
+        echo "ring is in the default build (aws-lc-rs is the one crypto provider)" >&2
+        return 1
+    fi
+    echo "no duplicate rustls/hyper/reqwest, no ring"
+}
+
+# DESIGN §3: every provider feature builds on its own.
+feature_builds() {
+    local f rc=0
+    cargo check --quiet -p saslgate --no-default-features --all-targets || rc=1
+    for f in oidc kubernetes; do
+        cargo check --quiet -p saslgate --no-default-features --features "$f" || rc=1
+    done
+    return "$rc"
+}
+
 fuzz() {
     local targets t rc=0
     targets="$(cargo +nightly fuzz list --fuzz-dir tests/fuzz)"
@@ -149,6 +175,8 @@ KEYCLOAK_START_PID=$!
 
 step "cargo fmt --check" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+step "dependency check" dependency_check
+step "feature builds" feature_builds
 step "cargo test --no-run" cargo test --workspace --no-run
 step "keycloak ready" wait_keycloak
 note "keycloak ready $(( $(date +%s) - KEYCLOAK_T0 )) s after its start was launched"

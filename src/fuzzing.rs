@@ -35,6 +35,22 @@ pub fn rfc7628_error_json(data: &[u8]) {
     let _ = codec::parse_error_challenge(data);
 }
 
+/// Screens `data` as a compact JWS (RFC 7515 §7.1): header JSON, algorithm allow-list, forbidden
+/// headers, `crit`, claims JSON; then runs the claim checks on whatever parsed.
+pub fn jwt_compact(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(jwt) = crate::validate::fuzzing_parse_jwt(text) {
+        crate::validate::fuzzing_check_claims(&jwt);
+    }
+}
+
+/// Parses `data` as a JWKS document (RFC 7517 §5) and prepares every usable key.
+pub fn jwks_json(data: &[u8]) {
+    crate::validate::fuzzing_parse_jwks(data);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +62,8 @@ mod tests {
         gs2_header(b"n,a=a=3Db,");
         gs2_header(b"n,,");
         rfc7628_error_json(br#"{"status":"invalid_token"}"#);
+        jwt_compact(b"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.c2ln");
+        jwks_json(br#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}"#);
     }
 
     proptest! {
@@ -54,6 +72,8 @@ mod tests {
             oauthbearer_initial_response(&data);
             gs2_header(&data);
             rfc7628_error_json(&data);
+            jwt_compact(&data);
+            jwks_json(&data);
         }
 
         #[test]

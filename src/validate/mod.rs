@@ -784,6 +784,37 @@ impl Validator {
     }
 }
 
+/// Fuzzing hook: screens a compact JWS with every asymmetric algorithm allowed. Not API.
+#[doc(hidden)]
+pub fn fuzzing_parse_jwt(
+    token: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Rejection> {
+    jwt::parse(token, &ALL_ASYMMETRIC).map(|j| j.claims)
+}
+
+/// Fuzzing hook: runs the claim checks (time claims, `typ`, required claims, `aud`). Not API.
+#[doc(hidden)]
+pub fn fuzzing_check_claims(claims: &serde_json::Map<String, serde_json::Value>) {
+    let required = ["sub".to_string(), "exp".to_string()];
+    let _ = jwt::check_claims(
+        claims,
+        &jwt::ClaimRules {
+            now: 1_800_000_000,
+            leeway_secs: 30,
+            typ: Some("Bearer"),
+            required: &required,
+        },
+    );
+    let _ = jwt::audiences(claims);
+    let _ = keycloak::roles(claims);
+}
+
+/// Fuzzing hook: parses a JWKS document and prepares its keys. Not API.
+#[doc(hidden)]
+pub fn fuzzing_parse_jwks(body: &[u8]) {
+    let _ = jwks::parse_jwks(body, &ALL_ASYMMETRIC);
+}
+
 /// Every asymmetric algorithm, for the first parse that only reads `iss`.
 const ALL_ASYMMETRIC: [jsonwebtoken::Algorithm; 9] = [
     jsonwebtoken::Algorithm::RS256,

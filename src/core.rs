@@ -124,6 +124,7 @@ impl Drop for Core {
 /// The shared test keys and loopback JWKS server (a `#[path]` include needs a real directory,
 /// hence at file level).
 #[cfg(test)]
+#[allow(clippy::duplicate_mod)]
 #[path = "../tests/common/keys.rs"]
 mod test_keys;
 

@@ -67,7 +67,7 @@ fn setup(keys: &[&TestKey]) -> Setup {
     let validator = Validator::new(config.clone(), http)
         .expect("validator")
         .with_clock(Clock::system());
-    let loaded = rt.block_on(validator.start());
+    let (loaded, _refresh_tasks) = rt.block_on(validator.start());
     assert!(
         loaded.iter().all(|(_, r)| r.is_ok()),
         "JWKS loaded: {loaded:?}"

@@ -4,6 +4,7 @@
 //! 64 (`EX_USAGE`) for a configuration or command-line error. `check-config` and `serve` use the
 //! same [`Config::load`], so a configuration that passes the check starts.
 
+mod dev;
 mod doctor;
 mod logging;
 mod serve;
@@ -99,6 +100,9 @@ pub enum Command {
         /// Unix socket path for the daemon API (default: a temporary directory).
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Serve until SIGINT/SIGTERM instead of running the demo (prints issuer URL and socket).
+        #[arg(long, alias = "no-demo")]
+        serve_only: bool,
     },
 }
 
@@ -146,7 +150,13 @@ pub fn run(cli: Cli) -> i32 {
             issuer_listen,
             tcp_listen,
             socket,
-        } => serve::dev(issuer_listen, tcp_listen, socket),
+            serve_only,
+        } => dev::dev(dev::DevArgs {
+            issuer_listen,
+            tcp_listen,
+            socket,
+            serve_only,
+        }),
     }
 }
 

@@ -1,11 +1,11 @@
-//! `saslgate serve` (the linkerd start-up sequence, STYLE §3) and the `saslgate dev`
-//! placeholder.
+//! `saslgate serve` (the linkerd start-up sequence, STYLE §3). `saslgate dev` serves through the
+//! same [`run_until`].
 
-use super::{load, logging, runtime, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use super::{load, logging, runtime, EXIT_FAILURE, EXIT_OK};
 use crate::config::Config;
 use crate::daemon::{signal, ConfigSource, Daemon};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::future::Future;
+use std::path::Path;
 use std::time::Duration;
 
 /// Loads the configuration (exit 64 if refused), sets up logging, logs what was configured,
@@ -71,6 +71,17 @@ pub(crate) async fn run(config: Config, source: ConfigSource) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    run_until(config, source, shutdown, Some(reloads)).await
+}
+
+/// Binds, logs the listening addresses and serves until `shutdown` resolves (then drains).
+/// Each item of `reloads` reloads the configuration from `source`. Returns the exit code.
+pub(crate) async fn run_until(
+    config: Config,
+    source: ConfigSource,
+    shutdown: impl Future<Output = &'static str> + Send,
+    reloads: Option<signal::Reloads>,
+) -> i32 {
     let mode = config.daemon.socket_mode.clone();
     let group = config.daemon.socket_group.clone();
     let daemon = match Daemon::bind(config, source).await {
@@ -86,7 +97,7 @@ pub(crate) async fn run(config: Config, source: ConfigSource) -> i32 {
     if let Some(a) = daemon.tcp_addr() {
         tracing::info!(listen.addr = %a, transport = "tcp", "listening");
     }
-    match daemon.run(shutdown, Some(reloads)).await {
+    match daemon.run(shutdown, reloads).await {
         Ok(()) => {
             tracing::info!("stopped");
             EXIT_OK
@@ -95,47 +106,5 @@ pub(crate) async fn run(config: Config, source: ConfigSource) -> i32 {
             tracing::error!(error = %e, "stopped with an error");
             EXIT_FAILURE
         }
-    }
-}
-
-/// `saslgate dev`: refuses non-loopback addresses, then (once wired) starts the development
-/// issuer and the daemon on the embedded default configuration and runs the main-job demo.
-pub(crate) fn dev(
-    issuer_listen: SocketAddr,
-    tcp_listen: Option<SocketAddr>,
-    socket: Option<PathBuf>,
-) -> i32 {
-    for addr in std::iter::once(issuer_listen).chain(tcp_listen) {
-        if !addr.ip().is_loopback() {
-            eprintln!(
-                "saslgate dev: refusing to listen on {addr}: development mode binds loopback addresses only (127.0.0.1 or ::1)"
-            );
-            return EXIT_USAGE;
-        }
-    }
-    let _ = socket;
-    // TODO(lead): wire once `crate::daemon::dev_issuer` lands: start the dev issuer on
-    // `issuer_listen`, render the embedded default configuration with its URL (socket in a
-    // temporary directory unless `socket` is given), and call `run(config,
-    // ConfigSource::Text { .. })`; every log line must say "development mode, loopback only".
-    eprintln!("saslgate dev: the development issuer is not wired yet (TODO: dev_issuer)");
-    EXIT_FAILURE
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dev_refuses_a_non_loopback_issuer_address() {
-        let addr: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
-        assert_eq!(dev(addr, None, None), EXIT_USAGE);
-    }
-
-    #[test]
-    fn dev_refuses_a_non_loopback_tcp_listener() {
-        let issuer: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-        let tcp: SocketAddr = "192.0.2.1:9000".parse().expect("addr");
-        assert_eq!(dev(issuer, Some(tcp), None), EXIT_USAGE);
     }
 }

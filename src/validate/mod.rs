@@ -374,22 +374,29 @@ impl Validator {
 
     /// Loads every issuer's discovery document and JWKS (issuers in `introspection` mode: the
     /// discovery document only), and starts their background refresh on the current Tokio
-    /// runtime. Returns one result per issuer name; a failed issuer keeps retrying in the
-    /// background.
-    pub async fn start(&self) -> Vec<(String, Result<(), ValidateError>)> {
+    /// runtime. Returns one result per issuer name (a failed issuer keeps retrying in the
+    /// background) and the handles of the background refresh tasks: the caller owns them and
+    /// aborts them when the validator is retired ([`crate::Core`] does so when dropped).
+    pub async fn start(
+        &self,
+    ) -> (
+        Vec<(String, Result<(), ValidateError>)>,
+        Vec<tokio::task::JoinHandle<()>>,
+    ) {
         let mut out = Vec::new();
+        let mut tasks = Vec::new();
         for issuer in &self.issuers {
             let result = match issuer.config.validation {
                 ValidationMode::Introspection => issuer.metadata(&self.http).await.map(|_| ()),
                 _ => {
                     let r = issuer.refresh(&self.http, None).await.map(|_| ());
-                    tokio::spawn(issuer.clone().refresh_loop(self.http.clone()));
+                    tasks.push(tokio::spawn(issuer.clone().refresh_loop(self.http.clone())));
                     r
                 }
             };
             out.push((issuer.config.name.clone(), result));
         }
-        out
+        (out, tasks)
     }
 
     /// Per-issuer key status (readiness, `doctor`).

@@ -91,6 +91,7 @@ pub(crate) fn validate(
             .await
         {
             Ok(v) => {
+                print_checks(None, v.method);
                 println!("valid: yes");
                 println!("issuer: {} (iss {})", v.issuer, v.iss);
                 println!("subject: {}", v.subject);
@@ -107,6 +108,7 @@ pub(crate) fn validate(
                 EXIT_OK
             }
             Err(ValidateError::Rejected(r)) => {
+                print_checks(Some(&r), crate::validate::ValidationMethod::Jwt);
                 println!("valid: no");
                 println!("reason: {}", r.as_str());
                 println!("message: {r}");
@@ -118,6 +120,41 @@ pub(crate) fn validate(
             }
         }
     })
+}
+
+/// Prints every validation check with its result: `ok`, `FAILED: <reason>`, `not reached`, or
+/// `n/a` for checks that do not apply to how the token was validated.
+fn print_checks(rejection: Option<&crate::Rejection>, method: crate::validate::ValidationMethod) {
+    use crate::validate::{ValidationMethod, CHECKS};
+    let failed = rejection.map(|r| r.failed_check());
+    let mut reached = true;
+    println!("checks:");
+    for check in CHECKS {
+        let not_applicable = match method {
+            ValidationMethod::Jwt => *check == "introspection",
+            ValidationMethod::Introspection => {
+                matches!(*check, "algorithm" | "headers" | "key" | "signature")
+            }
+            _ => false,
+        };
+        let result = if Some(*check) == failed {
+            reached = false;
+            format!(
+                "FAILED: {}",
+                rejection.map(|r| r.to_string()).unwrap_or_default()
+            )
+        } else if !reached {
+            "not reached".to_string()
+        } else if not_applicable {
+            "n/a".to_string()
+        } else {
+            "ok".to_string()
+        };
+        println!("  {check:<17} {result}");
+    }
+    if let Some(r) = rejection.filter(|r| r.failed_check() == "sasl") {
+        println!("  {:<17} FAILED: {r}", "sasl");
+    }
 }
 
 pub(crate) fn token(

@@ -224,6 +224,33 @@ impl Rejection {
         }
     }
 
+    /// The validation check (one of [`CHECKS`]) that refused the token; `sasl` for refusals of
+    /// the SASL layer (message syntax, extensions, authzid).
+    pub fn failed_check(&self) -> &'static str {
+        match self {
+            Rejection::UnknownService(_) => "service",
+            Rejection::TokenTooLarge { .. } => "size",
+            Rejection::MalformedToken(_) => "structure",
+            Rejection::UnsupportedAlgorithm(_) => "algorithm",
+            Rejection::ForbiddenHeader(_) | Rejection::UnknownCritical(_) => "headers",
+            Rejection::UnknownIssuer(_) => "issuer",
+            Rejection::UnknownKid(_) | Rejection::NoKid | Rejection::BadKey(_) => "key",
+            Rejection::BadSignature => "signature",
+            Rejection::MissingClaim(_) => "required claims",
+            Rejection::ExpiredToken { .. }
+            | Rejection::NotYetValid { .. }
+            | Rejection::IssuedInFuture { .. } => "time",
+            Rejection::TypMismatch { .. } => "typ",
+            Rejection::InactiveToken => "introspection",
+            Rejection::UnmappedIdentity(_) => "principal",
+            Rejection::AudienceMismatch { .. } => "audience",
+            Rejection::InsufficientScope(_) => "scopes and roles",
+            Rejection::MalformedMessage(_)
+            | Rejection::UnknownExtension(_)
+            | Rejection::AuthzidNotAllowed { .. } => "sasl",
+        }
+    }
+
     /// The RFC 7628 §3.2.2 `status` for this rejection: `insufficient_scope` for missing
     /// roles/scopes and refused authzids, `invalid_request` for malformed SASL messages,
     /// `invalid_token` for everything else.
@@ -237,6 +264,26 @@ impl Rejection {
         }
     }
 }
+
+/// The checks a token goes through, in order (see the module docs). `saslgate validate` prints
+/// each with its result; [`Rejection::failed_check`] names the one that refused a token.
+pub const CHECKS: &[&str] = &[
+    "service",
+    "size",
+    "structure",
+    "algorithm",
+    "headers",
+    "issuer",
+    "key",
+    "signature",
+    "required claims",
+    "time",
+    "typ",
+    "introspection",
+    "principal",
+    "audience",
+    "scopes and roles",
+];
 
 /// A validation failure: the token was refused, or it could not be checked.
 #[derive(Debug, thiserror::Error)]

@@ -434,3 +434,37 @@ fn parses_jwks_skipping_what_cannot_sign() {
     assert_eq!(skipped.len(), 3);
     assert!(jwks::parse_jwks(b"<html></html>", &[Algorithm::RS256]).is_err());
 }
+
+#[test]
+fn every_rejection_names_a_known_check() {
+    let samples = [
+        Rejection::UnknownService("s".into()),
+        Rejection::TokenTooLarge { size: 2, limit: 1 },
+        Rejection::MalformedToken("m".into()),
+        Rejection::UnsupportedAlgorithm("none".into()),
+        Rejection::ForbiddenHeader("jku"),
+        Rejection::UnknownCritical(vec!["x".into()]),
+        Rejection::UnknownIssuer("i".into()),
+        Rejection::UnknownKid("k".into()),
+        Rejection::NoKid,
+        Rejection::BadKey("b".into()),
+        Rejection::BadSignature,
+        Rejection::MissingClaim("sub".into()),
+        Rejection::ExpiredToken { exp: 1, now: 2, leeway_secs: 0 },
+        Rejection::NotYetValid { nbf: 2, now: 1 },
+        Rejection::IssuedInFuture { iat: 2, now: 1 },
+        Rejection::TypMismatch { found: "a".into(), expected: "b".into() },
+        Rejection::InactiveToken,
+        Rejection::UnmappedIdentity("u".into()),
+        Rejection::AudienceMismatch { found: vec![], expected: vec![] },
+        Rejection::InsufficientScope("s".into()),
+    ];
+    for r in &samples {
+        assert!(CHECKS.contains(&r.failed_check()), "{r:?} names {}", r.failed_check());
+    }
+    assert_eq!(Rejection::BadSignature.failed_check(), "signature");
+    assert_eq!(Rejection::MalformedMessage("m".into()).failed_check(), "sasl");
+    // The checks are listed in the order the validator runs them.
+    let pos = |c: &str| CHECKS.iter().position(|x| *x == c).expect("known check");
+    assert!(pos("signature") < pos("time") && pos("time") < pos("audience"));
+}

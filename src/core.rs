@@ -9,7 +9,7 @@
 use crate::acquire::TokenSources;
 use crate::config::Config;
 use crate::http::HttpClient;
-use crate::validate::Validator;
+use crate::validate::{Clock, Validator};
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
@@ -35,9 +35,19 @@ impl Core {
     /// [`crate::Error::Acquire`] when a secret or key file named by an identity cannot be read;
     /// [`crate::Error::Validate`] when the HTTP client cannot be built.
     pub fn new(config: Arc<Config>) -> Result<Arc<Self>, crate::Error> {
+        Self::new_with_clock(config, Clock::system())
+    }
+
+    /// As [`Core::new`], with the validator reading "now" (seconds since the Unix epoch) from
+    /// `clock` instead of the system clock: for tests of `exp`, `nbf` and `iat` handling
+    /// against a real issuer.
+    ///
+    /// # Errors
+    /// As [`Core::new`].
+    pub fn new_with_clock(config: Arc<Config>, clock: Clock) -> Result<Arc<Self>, crate::Error> {
         let http = HttpClient::new(&config)
             .map_err(|e| crate::validate::ValidateError::Internal(e.to_string()))?;
-        let validator = Validator::new(config.clone(), http.clone())?;
+        let validator = Validator::new(config.clone(), http.clone())?.with_clock(clock);
         let tokens = TokenSources::new(config.clone(), http.clone())?;
         Ok(Arc::new(Self {
             config,

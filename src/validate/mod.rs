@@ -20,8 +20,10 @@
 //! Opaque tokens (and issuers in `introspection` or `hybrid` mode) are checked with RFC 7662
 //! introspection; results are cached until `exp`, bounded by `cache.introspection_ttl_secs`.
 //!
-//! Validation results are cached by SHA-256 of the token (see [`crate::cache`]) until the
-//! token's `exp`, so a cached validation costs one hash and one lookup.
+//! Local JWT validation results are cached by SHA-256 of the token (see [`crate::cache`]) until
+//! the token's `exp`, so a cached validation costs one hash and one lookup. Introspected results
+//! are not: they live only in the introspection cache, so revocation is seen within
+//! `cache.introspection_ttl_secs`.
 
 mod discovery;
 mod introspection;
@@ -565,7 +567,12 @@ impl Validator {
             self.verify_opaque(service_cfg, token, &hash, now).await?
         };
         let verified = Arc::new(verified);
-        self.cache.insert(hash, verified.clone());
+        // Only local JWT verifications are kept until `exp`. An introspected result (modes
+        // `introspection` and `hybrid`) is reused through the introspection cache alone, which
+        // bounds it by `cache.introspection_ttl_secs`, so a revoked token is refused in time.
+        if verified.method == ValidationMethod::Jwt {
+            self.cache.insert(hash, verified.clone());
+        }
         Ok((self.apply_policy(service_cfg, policy, verified)?, false))
     }
 

@@ -450,21 +450,86 @@ fn every_rejection_names_a_known_check() {
         Rejection::BadKey("b".into()),
         Rejection::BadSignature,
         Rejection::MissingClaim("sub".into()),
-        Rejection::ExpiredToken { exp: 1, now: 2, leeway_secs: 0 },
+        Rejection::ExpiredToken {
+            exp: 1,
+            now: 2,
+            leeway_secs: 0,
+        },
         Rejection::NotYetValid { nbf: 2, now: 1 },
         Rejection::IssuedInFuture { iat: 2, now: 1 },
-        Rejection::TypMismatch { found: "a".into(), expected: "b".into() },
+        Rejection::TypMismatch {
+            found: "a".into(),
+            expected: "b".into(),
+        },
         Rejection::InactiveToken,
         Rejection::UnmappedIdentity("u".into()),
-        Rejection::AudienceMismatch { found: vec![], expected: vec![] },
+        Rejection::AudienceMismatch {
+            found: vec![],
+            expected: vec![],
+        },
         Rejection::InsufficientScope("s".into()),
     ];
     for r in &samples {
-        assert!(CHECKS.contains(&r.failed_check()), "{r:?} names {}", r.failed_check());
+        assert!(
+            CHECKS.contains(&r.failed_check()),
+            "{r:?} names {}",
+            r.failed_check()
+        );
     }
     assert_eq!(Rejection::BadSignature.failed_check(), "signature");
-    assert_eq!(Rejection::MalformedMessage("m".into()).failed_check(), "sasl");
+    assert_eq!(
+        Rejection::MalformedMessage("m".into()).failed_check(),
+        "sasl"
+    );
     // The checks are listed in the order the validator runs them.
     let pos = |c: &str| CHECKS.iter().position(|x| *x == c).expect("known check");
     assert!(pos("signature") < pos("time") && pos("time") < pos("audience"));
+}
+
+/// An RFC 7662 endpoint on loopback whose `active` answer the test switches.
+async fn introspection_server(active: Arc<std::sync::atomic::AtomicBool>) -> String {
+    let app = axum::Router::new().route(
+        "/introspect",
+        axum::routing::post(move || {
+            let active = active.load(std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let body = if active {
+                    let mut c = claims();
+                    c["active"] = serde_json::json!(true);
+                    c
+                } else {
+                    serde_json::json!({"active": false})
+                };
+                axum::Json(body)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/introspect")
+}
+
+#[tokio::test]
+async fn an_introspected_token_is_not_reused_past_the_introspection_ttl() {
+    let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let endpoint = introspection_server(active.clone()).await;
+    let extra = format!(
+        "validation = \"introspection\"\n[issuers.introspection]\nendpoint = \"{endpoint}\"\n\
+         client_id = \"zookeeper\"\nclient_secret = \"s\"\n[cache]\nintrospection_ttl_secs = 0\n"
+    );
+    let v = validator("http://127.0.0.1:9", &extra).await;
+    let ok = v.validate("zookeeper", "opaque-1").await.expect("active");
+    assert_eq!(
+        (ok.principal.authzid.as_str(), ok.method),
+        ("alice", ValidationMethod::Introspection)
+    );
+    assert!(v.validate_cached("zookeeper", "opaque-1").is_none());
+    active.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        rejection(v.validate("zookeeper", "opaque-1").await),
+        Rejection::InactiveToken
+    );
 }

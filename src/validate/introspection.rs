@@ -7,7 +7,7 @@
 
 use super::{Rejection, ValidateError};
 use crate::cache::TokenHash;
-use crate::config::{Config, IssuerConfig};
+use crate::config::{Config, IssuerConfig, ValidationMode};
 use crate::http::HttpClient;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
@@ -156,9 +156,15 @@ impl Introspector {
         }
         let claims = Arc::new(body);
         let exp = super::jwt::numeric_date(&claims, "exp").ok().flatten();
+        // Hybrid mode re-checks `active` every `recheck_secs`; introspection mode keeps a
+        // positive answer for `cache.introspection_ttl_secs`. Never past `exp`.
+        let base = match (issuer.validation, &issuer.introspection) {
+            (ValidationMode::Hybrid, Some(i)) => Duration::from_secs(i.recheck_secs),
+            _ => self.ttl,
+        };
         let ttl = match exp {
-            Some(exp) => self.ttl.min(Duration::from_secs(exp.saturating_sub(now))),
-            None => self.ttl,
+            Some(exp) => base.min(Duration::from_secs(exp.saturating_sub(now))),
+            None => base,
         };
         self.cache.insert(
             key,

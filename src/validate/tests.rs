@@ -533,3 +533,33 @@ async fn an_introspected_token_is_not_reused_past_the_introspection_ttl() {
         Rejection::InactiveToken
     );
 }
+
+#[tokio::test]
+async fn hybrid_mode_rechecks_active_every_recheck_secs() {
+    let key = TestKey::generate(Algorithm::RS256, Some("k1"));
+    let (server, base) = JwksServer::start().await;
+    server.set_keys(&[&key.jwk]);
+    for (recheck_secs, still_accepted) in [(3600, true), (0, false)] {
+        let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let endpoint = introspection_server(active.clone()).await;
+        let extra = format!(
+            "validation = \"hybrid\"\n[issuers.introspection]\nendpoint = \"{endpoint}\"\n\
+             client_id = \"zookeeper\"\nclient_secret = \"s\"\nrecheck_secs = {recheck_secs}\n"
+        );
+        let v = validator(&base, &extra).await;
+        let token = key.sign(&claims());
+        let ok = v.validate("zookeeper", &token).await.expect("active");
+        assert_eq!(ok.method, ValidationMethod::Hybrid);
+        active.store(false, std::sync::atomic::Ordering::SeqCst);
+        let again = v.validate("zookeeper", &token).await;
+        if still_accepted {
+            assert!(again.is_ok(), "recheck_secs = {recheck_secs}: {again:?}");
+        } else {
+            assert_eq!(
+                rejection(again),
+                Rejection::InactiveToken,
+                "recheck_secs = {recheck_secs}"
+            );
+        }
+    }
+}

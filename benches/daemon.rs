@@ -40,7 +40,7 @@ const ISS: &str = "http://127.0.0.1:9/realms/bench";
 /// Concurrent callers in the load phases.
 const CALLERS: usize = 64;
 /// Exchanges per caller in the load phase (`/healthz` callers send twice as many requests).
-const EXCHANGES_PER_CALLER: usize = 250;
+const EXCHANGES_PER_CALLER: usize = 500;
 /// Single-caller CPU batches: rounds of `EXCHANGES_PER_ROUND` exchanges and twice as many
 /// `/healthz` requests, interleaved so that both see the same machine state.
 const ROUNDS: usize = 5;

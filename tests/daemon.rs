@@ -98,6 +98,43 @@ async fn a_session_is_created_and_deleted() {
 }
 
 #[tokio::test]
+async fn a_session_created_with_the_initial_response_runs_the_first_step() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let d = Daemon::start().await;
+    // A message without the closing %x01%x01: refused by the codec, so no IdP is needed.
+    let a = d
+        .json(
+            "POST",
+            "/v1/sasl/server/sessions",
+            &json!({"mechanism": "OAUTHBEARER", "service": "zookeeper", "server_name": "zk1",
+                    "response": b64.encode(b"n,,\x01auth=Bearer abc")}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text());
+    let body = a.json();
+    let id = body["session_id"].as_str().expect("session_id").to_string();
+    let step = &body["step"];
+    assert_eq!(step["complete"], json!(false), "{body}");
+    let challenge = b64
+        .decode(step["challenge"].as_str().expect("challenge"))
+        .expect("base64");
+    let error: serde_json::Value = serde_json::from_slice(&challenge).expect("RFC 7628 error JSON");
+    assert_eq!(error["status"], json!("invalid_request"));
+    let last = d
+        .json(
+            "POST",
+            &format!("/v1/sasl/server/sessions/{id}/step"),
+            &json!({"response": b64.encode(b"\x01")}),
+        )
+        .await;
+    assert_eq!(last.status, 200, "{}", last.text());
+    assert_eq!(last.json()["complete"], json!(true));
+    assert_eq!(last.json()["success"], json!(false));
+    assert_eq!(last.json()["reason"], json!("malformed_message"));
+}
+
+#[tokio::test]
 async fn step_on_an_unknown_session_is_404() {
     let d = Daemon::start().await;
     let a = d

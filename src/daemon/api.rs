@@ -24,6 +24,11 @@ pub struct CreateSessionRequest {
     pub service: String,
     /// The server's fully qualified host name, as the host system passes it to its SASL server.
     pub server_name: String,
+    /// Optional: the client's initial response, base64 (standard alphabet). OAUTHBEARER always
+    /// starts with one (RFC 7628 §3.1), so passing it here runs the first step at once and
+    /// saves a round trip; the result is in [`CreateSessionResponse::step`].
+    #[serde(default)]
+    pub response: Option<String>,
 }
 
 /// Reply to [`CreateSessionRequest`] (HTTP 201).
@@ -32,6 +37,10 @@ pub struct CreateSessionRequest {
 pub struct CreateSessionResponse {
     /// The opaque session id (128 random bits, hex) for the `step` and `DELETE` calls.
     pub session_id: String,
+    /// The result of the first step, when the request carried the initial response. When it
+    /// completed the exchange the session is already gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepResponse>,
 }
 
 /// `POST /v1/sasl/server/sessions/{id}/step`: one client message.

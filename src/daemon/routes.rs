@@ -183,6 +183,10 @@ async fn create_session(
             ),
         ));
     }
+    let initial = match &req.response {
+        Some(b64) => Some(decode_base64("response", b64)?),
+        None => None,
+    };
     let session = ServerSession::new(state.core(), &req.service, &req.server_name)?
         .with_peer(crate::sasl::Peer::new(peer.uid, peer.gid, peer.pid));
     let id = state
@@ -198,9 +202,25 @@ async fn create_session(
         })
         .await;
     tracing::debug!(session.id = %id, service = %req.service, mechanism = MECHANISM, peer.uid = ?peer.uid, "session created");
+    let step = match initial {
+        None => None,
+        Some(input) => {
+            let entry = state
+                .sessions
+                .get(&id, peer.uid)
+                .await
+                .ok_or_else(ApiError::unknown_session)?;
+            let span = tracing::info_span!("session", session.id = %id, service = %entry.service, mechanism = MECHANISM);
+            let Json(step) = run_step(&state, &id, entry, input).instrument(span).await?;
+            Some(step)
+        }
+    };
     Ok((
         StatusCode::CREATED,
-        Json(CreateSessionResponse { session_id: id }),
+        Json(CreateSessionResponse {
+            session_id: id,
+            step,
+        }),
     )
         .into_response())
 }

@@ -41,10 +41,11 @@ import org.saslgate.SaslGateTokenCredential;
  * The contract every {@link Backend} meets, exercised through the public JDK entry points
  * ({@code Sasl.createSaslClient}/{@code createSaslServer}, JAAS {@code LoginContext}) against
  * the dev configuration (service {@code zookeeper}; {@code zk-client} accepted, {@code zk-other}
- * refused with {@code insufficient_scope}). Subclasses start the backend.
+ * refused with {@code insufficient_scope}). Subclasses start the backend. Interoperability with
+ * Apache Kafka's OAUTHBEARER client and server ({@link KafkaInteropTest}) runs per backend too.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class BackendContractTest {
+abstract class BackendContractTest implements KafkaInteropTest {
     /** Starts whatever the backend needs. */
     abstract void startBackend() throws Exception;
 
@@ -103,6 +104,21 @@ abstract class BackendContractTest {
         SaslServer s = Sasl.createSaslServer("OAUTHBEARER", "zookeeper", "localhost", props(null), handler);
         assertNotNull(s, "the provider offers an OAUTHBEARER server");
         return s;
+    }
+
+    @Override
+    public Backend interopBackend() {
+        return Backends.obtain(org.saslgate.SaslGateOptions.fromJaas(jaasOptions()));
+    }
+
+    @Override
+    public SaslServer saslgateServer() throws SaslException {
+        return server(new RecordingHandler(true));
+    }
+
+    @Override
+    public SaslClient saslgateClient(String identity) throws SaslException {
+        return client(identity);
     }
 
     SaslClient client(String identity) throws SaslException {

@@ -8,7 +8,7 @@ import java.security.Security;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs in its own surefire execution with {@code -Djava.security.properties=saslgate.java.security}
+ * Runs in its own surefire execution with {@code -Djava.security.properties=configs/jvm/java.security}
  * ({@code security.provider.13=org.saslgate.SaslGateProvider}); nothing calls
  * {@code SaslGateProvider.install()} in that JVM.
  */

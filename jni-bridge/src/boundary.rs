@@ -55,7 +55,7 @@ impl<T: Default> ErrorPolicy<T, BridgeError> for ThrowJavaAndDefault {
         payload: Box<dyn Any + Send + 'static>,
     ) -> jni::errors::Result<T> {
         tracing::error!(
-            panic = %panic_message(&payload),
+            panic = %panic_message(payload.as_ref()),
             "saslgate: a native call panicked (bug); reported to Java as IllegalStateException"
         );
         // Dropping a payload may itself panic; forget it then.

@@ -129,8 +129,14 @@ const TESTING_NATIVES: &[NativeMethod] = &[
 ///
 /// Returns `JNI_VERSION_1_8`, or `JNI_ERR` with an `UnsatisfiedLinkError` pending when the
 /// class cannot be found or does not declare a native of the table with the same descriptor.
+///
+/// # Safety
+/// Only the JVM calls this, with a pointer to itself (JNI specification, "JNI_OnLoad").
 #[no_mangle]
-pub extern "system" fn JNI_OnLoad(vm: *mut jni::sys::JavaVM, _reserved: *mut c_void) -> jint {
+pub unsafe extern "system" fn JNI_OnLoad(
+    vm: *mut jni::sys::JavaVM,
+    _reserved: *mut c_void,
+) -> jint {
     if vm.is_null() {
         return JNI_ERR;
     }

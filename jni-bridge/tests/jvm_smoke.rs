@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used)]
 
 #[path = "../../tests/common/keys.rs"]
-#[allow(dead_code)]
 mod keys;
 
 use keys::{JwksServer, TestKey};

@@ -124,7 +124,10 @@ pub(crate) fn release<'local>(
 ) -> Result<(), BridgeError> {
     // Dropped here, outside the registry lock; background tasks stop once no session holds
     // the core any more.
-    drop(CORES.remove(handle_id(core)));
+    if let Some(entry) = CORES.remove(handle_id(core)) {
+        drop(entry);
+        tracing::debug!(live_cores = CORES.live(), "core handle released");
+    }
     Ok(())
 }
 

@@ -119,7 +119,7 @@ pub fn authorize(
         Some(r) => r,
     };
     let refused = || Rejection::AuthzidNotAllowed {
-        requested: requested.to_string(),
+        requested: crate::validate::clip(requested),
         authenticated: principal.authzid.clone(),
     };
     if authzid_problem(requested).is_some() {

@@ -94,11 +94,12 @@ impl InitialResponse {
             check_key(k)?;
             if matches!(k.as_str(), "auth" | "host" | "port") {
                 return Err(malformed(format!(
-                    "extension key {k:?} is reserved by RFC 7628"
+                    "extension key {} is reserved by RFC 7628",
+                    shown(k)
                 )));
             }
             if seen.contains(&k.as_str()) {
-                return Err(malformed(format!("duplicate key {k:?}")));
+                return Err(malformed(format!("duplicate key {}", shown(k))));
             }
             seen.push(k);
             check_value(k, v)?;
@@ -163,7 +164,8 @@ pub fn unescape_authzid(saslname: &str) -> Result<String, Rejection> {
         } else {
             let seq: String = tail.chars().take(3).collect();
             return Err(malformed(format!(
-                "bad escape {seq:?} in authzid (only =2C and =3D are allowed, RFC 5801 §4)"
+                "bad escape {} in authzid (only =2C and =3D are allowed, RFC 5801 §4)",
+                shown(&seq)
             )));
         }
         rest = &tail[3..];
@@ -199,7 +201,8 @@ pub fn parse_gs2_header(header: &[u8]) -> Result<Option<String>, Rejection> {
         "F" => return Err(malformed("gs2 non-standard flag \"F\" is not supported")),
         f => {
             return Err(malformed(format!(
-                "unknown gs2 channel-binding flag {f:?} (expected \"n\")"
+                "unknown gs2 channel-binding flag {} (expected \"n\")",
+                shown(f)
             )))
         }
     }
@@ -267,7 +270,7 @@ pub fn parse_initial_response(
             .ok_or_else(|| malformed("key/value pair without '='"))?;
         check_key(key)?;
         if seen.contains(&key) {
-            return Err(malformed(format!("duplicate key {key:?}")));
+            return Err(malformed(format!("duplicate key {}", shown(key))));
         }
         seen.push(key);
         check_value(key, value)?;
@@ -304,7 +307,8 @@ fn parse_auth_value(value: &str) -> Result<String, Rejection> {
         .ok_or_else(|| malformed("\"auth\" is not \"Bearer <token>\""))?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(malformed(format!(
-            "\"auth\" scheme {scheme:?} is not Bearer (RFC 6750 §2.1)"
+            "\"auth\" scheme {} is not Bearer (RFC 6750 §2.1)",
+            shown(scheme)
         )));
     }
     check_token(token)?;
@@ -313,17 +317,18 @@ fn parse_auth_value(value: &str) -> Result<String, Rejection> {
 
 fn parse_port(value: &str) -> Result<u16, Rejection> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(malformed(format!("invalid port {value:?}")));
+        return Err(malformed(format!("invalid port {}", shown(value))));
     }
     value
         .parse::<u16>()
-        .map_err(|_| malformed(format!("invalid port {value:?} (above 65535)")))
+        .map_err(|_| malformed(format!("invalid port {} (above 65535)", shown(value))))
 }
 
 fn check_key(key: &str) -> Result<(), Rejection> {
     if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(malformed(format!(
-            "key {key:?} is not 1*ALPHA (RFC 7628 §3.1)"
+            "key {} is not 1*ALPHA (RFC 7628 §3.1)",
+            shown(key)
         )));
     }
     Ok(())
@@ -336,7 +341,8 @@ fn check_value(key: &str, value: &str) -> Result<(), Rejection> {
         .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
     {
         return Err(malformed(format!(
-            "value of {key:?} contains a control character"
+            "value of {} contains a control character",
+            shown(key)
         )));
     }
     Ok(())
@@ -367,6 +373,21 @@ fn check_token(token: &str) -> Result<(), Rejection> {
 pub fn check_authzid(authzid: &str) -> Result<(), Rejection> {
     crate::principal::authzid_problem(authzid)
         .map_or(Ok(()), |p| Err(malformed(format!("authzid {p}"))))
+}
+
+/// A peer-supplied value as it may appear in a message (and so in logs): quoted, and cut to its
+/// first 8 characters with its size and fingerprint when longer than 16, so that a bearer token
+/// sent in the wrong place is never echoed whole.
+fn shown(value: &str) -> String {
+    if value.chars().count() <= 16 {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(8).collect();
+    format!(
+        "{head:?}… ({} bytes, fp {})",
+        value.len(),
+        crate::cache::fingerprint(value.as_bytes())
+    )
 }
 
 fn malformed(msg: impl Into<String>) -> Rejection {
@@ -402,6 +423,21 @@ pub fn parse_error_challenge(challenge: &[u8]) -> Result<ServerError, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn never_echoes_a_token_sent_in_the_wrong_place() {
+        let token = format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", "A".repeat(600));
+        for msg in [
+            format!("n,,\x01auth={token} Bearer\x01\x01"),
+            format!("n,,\x01port={token}\x01auth=Bearer t\x01\x01"),
+            format!("n,,\x01{token}=x\x01auth=Bearer t\x01\x01"),
+        ] {
+            let err = parse_initial_response(msg.as_bytes(), 1 << 20).expect_err("malformed");
+            let text = err.to_string();
+            assert!(!text.contains(&token[..40]), "token echoed: {text}");
+            assert!(text.len() < 200, "{text}");
+        }
+    }
     use proptest::prelude::*;
 
     const LIMIT: usize = 64 * 1024 + 4096;

@@ -293,7 +293,7 @@ fn select(set: &KeySet, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Prepare
                 .keys
                 .iter()
                 .find(|k| k.kid.as_deref() == Some(kid))
-                .ok_or_else(|| Rejection::UnknownKid(kid.to_string()))?;
+                .ok_or_else(|| Rejection::UnknownKid(super::clip(kid)))?;
             if !key.supports(alg) {
                 return Err(Rejection::BadKey(format!(
                     "key {kid:?} ({}) is not usable with {}",

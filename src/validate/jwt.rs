@@ -71,7 +71,7 @@ pub(crate) fn parse<'a>(token: &'a str, allowed: &[Algorithm]) -> Result<ParsedJ
         .ok_or_else(|| Rejection::MalformedToken("header has no alg".into()))?;
     let alg: Algorithm = alg_name
         .parse()
-        .map_err(|_| Rejection::UnsupportedAlgorithm(alg_name.clone()))?;
+        .map_err(|_| Rejection::UnsupportedAlgorithm(super::clip(&alg_name)))?;
     if !allowed.contains(&alg) || is_hmac(alg) {
         return Err(Rejection::UnsupportedAlgorithm(alg_name));
     }
@@ -90,7 +90,7 @@ pub(crate) fn parse<'a>(token: &'a str, allowed: &[Algorithm]) -> Result<ParsedJ
         return Err(Rejection::UnknownCritical(if crit.is_empty() {
             vec!["<empty>".into()]
         } else {
-            crit.clone()
+            super::clip_list(crit)
         }));
     }
     let payload = b64
@@ -421,7 +421,7 @@ pub(crate) fn check_claims(
         let found = claims.get("typ").and_then(|v| v.as_str()).unwrap_or("");
         if !found.eq_ignore_ascii_case(expected) {
             return Err(Rejection::TypMismatch {
-                found: found.to_string(),
+                found: super::clip(found),
                 expected: expected.to_string(),
             });
         }

@@ -267,6 +267,28 @@ impl Rejection {
     }
 }
 
+/// A peer-supplied value as it may appear in a rejection (and so in logs and API answers): cut
+/// to 64 characters, so that an attacker cannot make every refusal log a megabyte.
+pub(crate) fn clip(value: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    if value.chars().count() <= MAX_CHARS {
+        value.to_string()
+    } else {
+        let head: String = value.chars().take(MAX_CHARS).collect();
+        format!("{head}…({} bytes)", value.len())
+    }
+}
+
+/// At most 8 clipped values of a peer-supplied list, and a count of the rest.
+pub(crate) fn clip_list(values: &[String]) -> Vec<String> {
+    const MAX_ITEMS: usize = 8;
+    let mut out: Vec<String> = values.iter().take(MAX_ITEMS).map(|v| clip(v)).collect();
+    if values.len() > MAX_ITEMS {
+        out.push(format!("…and {} more", values.len() - MAX_ITEMS));
+    }
+    out
+}
+
 /// The checks a token goes through, in order (see the module docs). `saslgate validate` prints
 /// each with its result; [`Rejection::failed_check`] names the one that refused a token.
 pub const CHECKS: &[&str] = &[
@@ -618,7 +640,7 @@ impl Validator {
         let issuer = self
             .service_issuers(service)
             .find(|i| i.config.matches_iss(&iss))
-            .ok_or_else(|| Rejection::UnknownIssuer(iss.clone()))?
+            .ok_or_else(|| Rejection::UnknownIssuer(clip(&iss)))?
             .clone();
         let cfg = &issuer.config;
         if !issuer.allowed.contains(&parsed.alg) {
@@ -715,7 +737,7 @@ impl Validator {
             .unwrap_or(cfg.issuer.as_str())
             .to_string();
         if !cfg.matches_iss(&iss) {
-            return Err(Rejection::UnknownIssuer(iss).into());
+            return Err(Rejection::UnknownIssuer(clip(&iss)).into());
         }
         self.finish(
             cfg,
@@ -795,14 +817,14 @@ impl Validator {
         token: Arc<VerifiedToken>,
     ) -> Result<Arc<VerifiedToken>, Rejection> {
         if !service.issuers.contains(&token.issuer) {
-            return Err(Rejection::UnknownIssuer(token.iss.clone()));
+            return Err(Rejection::UnknownIssuer(clip(&token.iss)));
         }
         let expected = &policy.audiences;
         if (!expected.is_empty() || !self.config.danger.skip_audience_check)
             && !token.audiences.iter().any(|a| expected.contains(a))
         {
             return Err(Rejection::AudienceMismatch {
-                found: token.audiences.clone(),
+                found: clip_list(&token.audiences),
                 expected: expected.clone(),
             });
         }

@@ -159,9 +159,7 @@ impl Config {
             file: file.clone(),
             source,
         })?;
-        let vars: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-            .collect();
+        let vars = override_vars(std::env::vars_os())?;
         let (mut config, unknown) = Self::parse_with_env(&text, &file, &vars)?;
         config.source = Some(path.to_path_buf());
         Ok((config, unknown))
@@ -192,17 +190,43 @@ impl Config {
                 parse_error(file, &key, e.inner())
             })?
         } else {
-            let mut value: toml::Table =
+            let base: toml::Table =
                 toml::from_str(text).map_err(|e| parse_error(file, "<document>", &e))?;
-            for (var, raw) in vars {
-                if !apply_override(&mut value, var, raw)? {
-                    unknown.push(var.clone());
+            // Values parse as TOML where they can; an override that then has the wrong type for
+            // its key is retried as a plain string (`SOCKET_MODE=660` for a string key).
+            let mut as_string: Vec<&str> = Vec::new();
+            loop {
+                let mut value = base.clone();
+                let mut applied: Vec<(&str, String)> = Vec::new();
+                unknown.clear();
+                for (var, raw) in vars {
+                    let literal = as_string.contains(&var.as_str());
+                    match apply_override(&mut value, var, raw, literal)? {
+                        Some(path) => applied.push((var, path)),
+                        None => unknown.push(var.clone()),
+                    }
+                }
+                match serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(value)) {
+                    Ok(config) => break config,
+                    Err(e) => {
+                        let key = path_or_document(e.path());
+                        let culprit = applied
+                            .iter()
+                            .find(|(_, path)| key == *path || key.starts_with(&format!("{path}.")))
+                            .map(|(var, _)| *var);
+                        match culprit {
+                            Some(var) if !as_string.contains(&var) => as_string.push(var),
+                            Some(var) => {
+                                return Err(ConfigError::Env {
+                                    var: var.to_string(),
+                                    problem: format!("{key}: {}", e.inner()),
+                                })
+                            }
+                            None => return Err(parse_error(file, &key, e.inner())),
+                        }
+                    }
                 }
             }
-            serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
-                let key = path_or_document(e.path());
-                parse_error(file, &key, e.inner())
-            })?
         };
         config.check().map_err(|p| ConfigError::Invalid {
             file: file.to_string(),
@@ -306,9 +330,40 @@ fn parse_error(file: &str, key: &str, e: &dyn fmt::Display) -> ConfigError {
     }
 }
 
+/// The `SASLGATE_*` variables that address a configuration key (`SASLGATE_<SECTION>__<KEY>`).
+/// Other variables are ignored (also `SASLGATE_*` ones without `__`, which the scripts use, such
+/// as `SASLGATE_CACHE`), and so are variables whose name is not UTF-8.
+///
+/// # Errors
+/// [`ConfigError::Env`] when an override's value is not UTF-8.
+pub(crate) fn override_vars(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, value) in vars {
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(ENV_PREFIX) || !name.contains("__") {
+            continue;
+        }
+        let value = value.into_string().map_err(|_| ConfigError::Env {
+            var: name.to_string(),
+            problem: "the value is not valid UTF-8".to_string(),
+        })?;
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
+}
+
 /// Applies one `SASLGATE_A__B__C=value` override to `table`. Returns `Ok(false)` when the
 /// variable does not address a known section (the caller warns about it).
-fn apply_override(table: &mut toml::Table, var: &str, raw: &str) -> Result<bool, ConfigError> {
+/// Returns the key path it set (`issuers[0].leeway_secs`), or `None` when the variable does not
+/// address a known section. `literal` sets the value as a string instead of parsing it as TOML.
+fn apply_override(
+    table: &mut toml::Table,
+    var: &str,
+    raw: &str,
+    literal: bool,
+) -> Result<Option<String>, ConfigError> {
     const SECTIONS: &[&str] = &[
         "daemon",
         "log",
@@ -326,9 +381,13 @@ fn apply_override(table: &mut toml::Table, var: &str, raw: &str) -> Result<bool,
         || !SECTIONS.contains(&parts[0].as_str())
         || parts.iter().any(|p| p.is_empty())
     {
-        return Ok(false);
+        return Ok(None);
     }
-    let value = parse_env_value(raw);
+    let value = if literal {
+        toml::Value::String(raw.to_string())
+    } else {
+        parse_env_value(raw)
+    };
     let env_err = |problem: String| ConfigError::Env {
         var: var.to_string(),
         problem,
@@ -336,7 +395,7 @@ fn apply_override(table: &mut toml::Table, var: &str, raw: &str) -> Result<bool,
     match parts[0].as_str() {
         "issuers" | "identities" | "services" => {
             if parts.len() < 3 {
-                return Ok(false);
+                return Ok(None);
             }
             let Some(toml::Value::Array(items)) = table.get_mut(&parts[0]) else {
                 return Err(env_err(format!(
@@ -345,22 +404,27 @@ fn apply_override(table: &mut toml::Table, var: &str, raw: &str) -> Result<bool,
                 )));
             };
             let wanted = parts[1].replace('_', "-");
-            let entry = items.iter_mut().find_map(|item| {
+            let entry = items.iter_mut().enumerate().find_map(|(index, item)| {
                 let t = item.as_table_mut()?;
                 let name = t
                     .get("name")?
                     .as_str()?
                     .to_ascii_lowercase()
                     .replace('_', "-");
-                (name == wanted).then_some(t)
+                (name == wanted).then_some((index, t))
             });
-            let Some(entry) = entry else {
+            let Some((index, entry)) = entry else {
                 return Err(env_err(format!(
                     "no [[{}]] entry is named {:?}",
                     parts[0], parts[1]
                 )));
             };
             set_path(entry, &parts[2..], value);
+            Ok(Some(format!(
+                "{}[{index}].{}",
+                parts[0],
+                parts[2..].join(".")
+            )))
         }
         _ => {
             let section = table
@@ -370,9 +434,9 @@ fn apply_override(table: &mut toml::Table, var: &str, raw: &str) -> Result<bool,
                 return Err(env_err(format!("[{}] is not a table", parts[0])));
             };
             set_path(section, &parts[1..], value);
+            Ok(Some(parts.join(".")))
         }
     }
-    Ok(true)
 }
 
 fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {

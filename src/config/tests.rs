@@ -124,3 +124,52 @@ fn reports_toml_syntax_errors_with_the_file_name() {
     let text = err.to_string();
     assert!(text.starts_with("broken.toml: <document>:"), "{text}");
 }
+
+#[test]
+fn an_override_of_the_wrong_type_names_the_variable_and_strings_are_retried() {
+    let vars = vec![(
+        "SASLGATE_ISSUERS__KC__LEEWAY_SECS".to_string(),
+        "abc".to_string(),
+    )];
+    match Config::parse_with_env(VALID, "t.toml", &vars) {
+        Err(ConfigError::Env { var, problem }) => {
+            assert_eq!(var, "SASLGATE_ISSUERS__KC__LEEWAY_SECS");
+            assert!(problem.starts_with("issuers[0].leeway_secs:"), "{problem}");
+        }
+        other => panic!("expected an environment error, got {other:?}"),
+    }
+    // 660 parses as a TOML integer; socket_mode is a string: taken as the string "660".
+    let vars = vec![(
+        "SASLGATE_DAEMON__SOCKET_MODE".to_string(),
+        "660".to_string(),
+    )];
+    let (c, _) = Config::parse_with_env(VALID, "t.toml", &vars).expect("valid");
+    assert_eq!(c.daemon.socket_mode, "660");
+}
+
+#[test]
+fn only_override_shaped_utf8_variables_are_read() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let vars = vec![
+        (OsString::from("SASLGATE_CACHE"), OsString::from("/tmp/x")),
+        (OsString::from_vec(vec![0xff, b'X']), OsString::from("1")),
+        (OsString::from("X"), OsString::from_vec(vec![0xff])),
+        (
+            OsString::from("SASLGATE_LOG__FILTER"),
+            OsString::from("debug"),
+        ),
+    ];
+    let read = override_vars(vars.into_iter()).expect("valid");
+    assert_eq!(
+        read,
+        vec![("SASLGATE_LOG__FILTER".to_string(), "debug".to_string())]
+    );
+    let bad = vec![(
+        OsString::from("SASLGATE_LOG__FILTER"),
+        OsString::from_vec(vec![0xff]),
+    )];
+    assert!(
+        matches!(override_vars(bad.into_iter()), Err(ConfigError::Env { var, .. }) if var == "SASLGATE_LOG__FILTER")
+    );
+}

@@ -89,8 +89,19 @@ fn default_refresh_ratio() -> f64 {
 
 impl IdentityConfig {
     pub(crate) fn check(&self, key: &str, config: &Config) -> Result<(), Problem> {
-        if self.name.is_empty() {
-            return Err(Problem::new(format!("{key}.name"), "is empty"));
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(Problem::new(
+                format!("{key}.name"),
+                format!(
+                    "{:?} must be non-empty ASCII letters, digits, '-', '_' or '.' (it appears in API paths)",
+                    self.name
+                ),
+            ));
         }
         if !(0.1..=0.95).contains(&self.refresh_ratio) {
             return Err(Problem::new(

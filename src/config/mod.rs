@@ -259,6 +259,13 @@ impl Config {
 
     fn check(&self) -> Result<(), Problem> {
         self.daemon.check(&self.danger)?;
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            return Err(Problem::new(
+                "log.filter",
+                format!("{:?} is not a valid filter: {e}", self.log.filter),
+            )
+            .fix("use a level such as \"info\" or directives such as \"info,saslgate=debug\""));
+        }
         self.limits.check()?;
         self.cache.check()?;
         let mut names = std::collections::HashSet::new();

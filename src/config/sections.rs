@@ -51,8 +51,15 @@ impl DaemonConfig {
     }
 
     pub(crate) fn check(&self, danger: &Danger) -> Result<(), Problem> {
-        let mode =
-            u32::from_str_radix(self.socket_mode.trim_start_matches("0o"), 8).map_err(|_| {
+        let digits = self.socket_mode.trim_start_matches("0o");
+        let octal = !digits.is_empty()
+            && digits.len() <= 4
+            && digits.bytes().all(|b| (b'0'..=b'7').contains(&b));
+        let mode = octal
+            .then(|| u32::from_str_radix(digits, 8).ok())
+            .flatten()
+            .ok_or(())
+            .map_err(|_| {
                 Problem::new(
                     "daemon.socket_mode",
                     format!("{:?} is not an octal mode", self.socket_mode),
@@ -78,8 +85,54 @@ impl DaemonConfig {
                     .fix("set daemon.socket"),
             );
         }
-        if self.max_sessions == 0 {
-            return Err(Problem::new("daemon.max_sessions", "must be at least 1"));
+        if !(1..=10_000_000).contains(&self.max_sessions) {
+            return Err(Problem::new(
+                "daemon.max_sessions",
+                "must be between 1 and 10000000",
+            ));
+        }
+        if !(1..=86_400).contains(&self.session_idle_secs) {
+            return Err(Problem::new(
+                "daemon.session_idle_secs",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if self.shutdown_grace_secs > 3600 {
+            return Err(Problem::new(
+                "daemon.shutdown_grace_secs",
+                "must be at most 3600 seconds",
+            ));
+        }
+        if mode & 0o7000 != 0 || mode & 0o600 != 0o600 {
+            return Err(Problem::new(
+                "daemon.socket_mode",
+                format!(
+                    "{:?} must give the owner read and write and set no setuid, setgid or sticky bit",
+                    self.socket_mode
+                ),
+            )
+            .fix("use \"0660\" (owner and group) or \"0600\" (owner only)"));
+        }
+        if let Some(socket) = &self.socket {
+            // sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
+            if socket.as_os_str().is_empty() || !socket.is_absolute() {
+                return Err(Problem::new(
+                    "daemon.socket",
+                    format!(
+                        "{:?} must be an absolute path",
+                        socket.display().to_string()
+                    ),
+                ));
+            }
+            if socket.as_os_str().len() > 107 {
+                return Err(Problem::new(
+                    "daemon.socket",
+                    format!(
+                        "the path is {} bytes; Unix socket paths hold at most 107",
+                        socket.as_os_str().len()
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -169,10 +222,10 @@ impl LimitsConfig {
                 "must be between 1 and 120 seconds",
             ));
         }
-        if self.max_response_bytes < 4096 {
+        if !(4096..=64 * 1024 * 1024).contains(&self.max_response_bytes) {
             return Err(Problem::new(
                 "limits.max_response_bytes",
-                "must be at least 4096 bytes",
+                "must be between 4096 bytes and 64 MiB",
             ));
         }
         Ok(())
@@ -242,6 +295,36 @@ impl CacheConfig {
                 "cache.jwks_min_refresh_secs",
                 "is larger than cache.jwks_max_refresh_secs",
             ));
+        }
+        if self.jwks_unknown_kid_interval_secs == 0 {
+            return Err(Problem::new(
+                "cache.jwks_unknown_kid_interval_secs",
+                "must be at least 1 second: it rate-limits JWKS refetches that any client can trigger",
+            ));
+        }
+        for (key, value) in [
+            ("cache.jwks_refresh_secs", self.jwks_refresh_secs),
+            ("cache.jwks_max_refresh_secs", self.jwks_max_refresh_secs),
+            (
+                "cache.jwks_max_staleness_secs",
+                self.jwks_max_staleness_secs,
+            ),
+            ("cache.introspection_ttl_secs", self.introspection_ttl_secs),
+            (
+                "cache.introspection_negative_ttl_secs",
+                self.introspection_negative_ttl_secs,
+            ),
+            (
+                "cache.jwks_unknown_kid_interval_secs",
+                self.jwks_unknown_kid_interval_secs,
+            ),
+        ] {
+            if value > 30 * 86_400 {
+                return Err(Problem::new(
+                    key,
+                    "must be at most 30 days (2592000 seconds)",
+                ));
+            }
         }
         if self.jwks_refresh_secs == 0 {
             return Err(Problem::new(

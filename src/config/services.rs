@@ -73,6 +73,14 @@ impl ServiceConfig {
                 ));
             }
         }
+        if let Some(u) = &self.error_openid_configuration {
+            if url::Url::parse(u).is_err() {
+                return Err(Problem::new(
+                    format!("{key}.error_openid_configuration"),
+                    format!("{u:?} is not an absolute URL"),
+                ));
+            }
+        }
         if self.effective_audiences(config).is_empty() && !config.danger.skip_audience_check {
             return Err(Problem::new(
                 format!("{key}.audiences"),
@@ -151,6 +159,12 @@ impl PrincipalConfig {
             check_template(&format!("{key}.authzid"), &rule.authzid)?;
         }
         for (i, rule) in self.proxy.iter().enumerate() {
+            if let Some(unknown) = rule.services.iter().find(|s| config.service(s).is_none()) {
+                return Err(Problem::new(
+                    format!("principal.proxy[{i}].services"),
+                    format!("no [[services]] entry is named {unknown:?}"),
+                ));
+            }
             if rule.user.is_empty() || rule.may_act_as.is_empty() {
                 return Err(Problem::new(
                     format!("principal.proxy[{i}]"),

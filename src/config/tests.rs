@@ -173,3 +173,43 @@ fn only_override_shaped_utf8_variables_are_read() {
         matches!(override_vars(bad.into_iter()), Err(ConfigError::Env { var, .. }) if var == "SASLGATE_LOG__FILTER")
     );
 }
+
+#[test]
+fn refuses_values_that_would_fail_at_start_or_make_no_sense() {
+    let cases = [
+        (
+            "[daemon]\nsession_idle_secs = 9223372036854775807\n",
+            "daemon.session_idle_secs",
+        ),
+        ("[daemon]\nsocket = \"\"\n", "daemon.socket"),
+        ("[daemon]\nsocket = \"relative.sock\"\n", "daemon.socket"),
+        ("[daemon]\nsocket_mode = \"4770\"\n", "daemon.socket_mode"),
+        ("[daemon]\nsocket_mode = \"0000\"\n", "daemon.socket_mode"),
+        ("[daemon]\nsocket_mode = \"+660\"\n", "daemon.socket_mode"),
+        ("[log]\nfilter = \"[[[=bogus\"\n", "log.filter"),
+        (
+            "[cache]\njwks_unknown_kid_interval_secs = 0\n",
+            "cache.jwks_unknown_kid_interval_secs",
+        ),
+        (
+            "[limits]\nmax_response_bytes = 9223372036854775807\n",
+            "limits.max_response_bytes",
+        ),
+    ];
+    for (prefix, expected) in cases {
+        let (key, _) = invalid(&format!("{prefix}{VALID}"));
+        assert_eq!(key, expected, "{prefix}");
+    }
+    let long = format!("[daemon]\nsocket = \"/{}\"\n{VALID}", "s".repeat(120));
+    assert_eq!(invalid(&long).0, "daemon.socket");
+    let (key, _) = invalid(&VALID.replace(
+        "issuers = [\"kc\"]\n",
+        "issuers = [\"kc\"]\nerror_openid_configuration = \"not a url\"\n",
+    ));
+    assert_eq!(key, "services[0].error_openid_configuration");
+    let identity = "[[identities]]\nname = \"a b/c\"\nkind = \"token_file\"\npath = \"/t\"\n";
+    assert_eq!(
+        invalid(&format!("{VALID}{identity}")).0,
+        "identities[0].name"
+    );
+}

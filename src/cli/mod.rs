@@ -185,6 +185,12 @@ fn check_config(path: &Path) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // The secrets and keys `serve` reads at start (no network I/O): a missing secret file or an
+    // unset secret variable fails here too, so a configuration that passes the check starts.
+    if let Err(e) = crate::Core::new(std::sync::Arc::new(config.clone())) {
+        eprintln!("saslgate: {}: {e}", path.display());
+        return EXIT_USAGE;
+    }
     println!("{}: OK ({config})", path.display());
     for i in &config.issuers {
         println!(
@@ -251,6 +257,23 @@ mod tests {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "[daemon\n").expect("write");
         assert_eq!(check_config(&path), EXIT_USAGE);
+    }
+
+    #[test]
+    fn check_config_exits_64_when_a_secret_file_is_missing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        let text = format!(
+            "[[issuers]]\nname = \"kc\"\nissuer = \"https://idp.example/realms/r\"\naudiences = [\"zookeeper\"]\n\
+             [[services]]\nname = \"zookeeper\"\nissuers = [\"kc\"]\n\
+             [[identities]]\nname = \"zk\"\nkind = \"client_credentials\"\nissuer = \"kc\"\nclient_id = \"zk\"\n\
+             client_secret_file = \"{}\"\n",
+            dir.path().join("missing-secret").display()
+        );
+        std::fs::write(&path, text).expect("write");
+        assert_eq!(check_config(&path), EXIT_USAGE);
+        std::fs::write(dir.path().join("missing-secret"), "s3cret\n").expect("write secret");
+        assert_eq!(check_config(&path), EXIT_OK);
     }
 
     #[test]

@@ -5,7 +5,6 @@ use super::{load, logging, runtime, EXIT_FAILURE, EXIT_OK};
 use crate::core::Core;
 use crate::validate::ValidateError;
 use secrecy::{ExposeSecret, SecretString};
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -17,21 +16,41 @@ pub(crate) struct InitialResponseArgs {
     pub(crate) authzid: Option<String>,
 }
 
-/// Reads the token from `--token`, `--token-file` or stdin, trimmed.
-fn read_token(token: Option<String>, token_file: Option<&Path>) -> Result<SecretString, String> {
-    let raw = match (token, token_file) {
-        (Some(t), _) => t,
+/// Reads the token from the argument, a file or stdin, reading at most `max_bytes` + 1 bytes so
+/// that `/dev/zero` or a huge file is refused instead of exhausting memory.
+fn read_token(
+    token: Option<String>,
+    token_file: Option<&Path>,
+    max_bytes: usize,
+) -> Result<SecretString, String> {
+    use std::io::Read as _;
+    let limit = max_bytes as u64 + 1;
+    let bytes = match (token, token_file) {
+        (Some(t), _) => t.into_bytes(),
         (None, Some(f)) => {
-            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?
+            let file =
+                std::fs::File::open(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let mut buf = Vec::new();
+            file.take(limit)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            buf
         }
         (None, None) => {
-            let mut s = String::new();
+            let mut buf = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut s)
+                .take(limit)
+                .read_to_end(&mut buf)
                 .map_err(|e| format!("cannot read the token from stdin: {e}"))?;
-            s
+            buf
         }
     };
+    if bytes.len() as u64 >= limit {
+        return Err(format!(
+            "the token is larger than limits.max_token_bytes ({max_bytes} bytes)"
+        ));
+    }
+    let raw = String::from_utf8(bytes).map_err(|_| "the token is not UTF-8".to_string())?;
     let t = raw.trim();
     if t.is_empty() {
         return Err("the token is empty".to_string());
@@ -56,7 +75,7 @@ pub(crate) fn validate(
         );
         return EXIT_FAILURE;
     }
-    let token = match read_token(token, token_file) {
+    let token = match read_token(token, token_file, config.limits.max_token_bytes) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("saslgate: {e}");
@@ -76,7 +95,12 @@ pub(crate) fn validate(
                 return EXIT_FAILURE;
             }
         };
-        for (issuer, r) in core.start().await {
+        // Only the issuers' keys: validating a token needs no token of this node's own.
+        let (loaded, tasks) = core.validator().start().await;
+        for task in tasks {
+            task.abort();
+        }
+        for (issuer, r) in loaded {
             if let Err(e) = r {
                 eprintln!("warning: issuer {issuer}: {e}");
             }
@@ -222,15 +246,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let f = dir.path().join("t");
         std::fs::write(&f, "  abc.def.ghi\n").expect("write");
-        let t = read_token(None, Some(&f)).expect("reads");
+        let t = read_token(None, Some(&f), 1024).expect("reads");
         assert_eq!(t.expose_secret(), "abc.def.ghi");
     }
 
     #[test]
     fn refuses_an_empty_token() {
         assert_eq!(
-            read_token(Some("  \n".into()), None).err().as_deref(),
+            read_token(Some("  \n".into()), None, 1024).err().as_deref(),
             Some("the token is empty")
+        );
+    }
+
+    #[test]
+    fn reads_no_more_than_the_token_limit() {
+        let err = read_token(None, Some(Path::new("/dev/zero")), 4096).err();
+        assert_eq!(
+            err.as_deref(),
+            Some("the token is larger than limits.max_token_bytes (4096 bytes)")
         );
     }
 }

@@ -155,7 +155,7 @@ impl Config {
     /// [`ConfigError::Env`] when an override does not parse.
     pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = read_bounded(path).map_err(|source| ConfigError::Read {
             file: file.clone(),
             source,
         })?;
@@ -335,6 +335,27 @@ fn parse_error(file: &str, key: &str, e: &dyn fmt::Display) -> ConfigError {
         key: key.to_string(),
         message,
     }
+}
+
+/// The largest configuration file read, in bytes: a real one is a few KiB; this stops a
+/// mistaken `/dev/urandom` or a huge file from exhausting memory.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a UTF-8 text file of at most [`MAX_CONFIG_BYTES`].
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_CONFIG_BYTES} bytes; is this a configuration file?"),
+        ));
+    }
+    String::from_utf8(buf)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8 text"))
 }
 
 /// The `SASLGATE_*` variables that address a configuration key (`SASLGATE_<SECTION>__<KEY>`).

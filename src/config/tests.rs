@@ -213,3 +213,12 @@ fn refuses_values_that_would_fail_at_start_or_make_no_sense() {
         "identities[0].name"
     );
 }
+
+#[test]
+fn reads_at_most_four_mib_of_configuration() {
+    let err = Config::load(std::path::Path::new("/dev/zero")).expect_err("refused");
+    assert!(
+        err.to_string().contains("larger than 4194304 bytes"),
+        "{err}"
+    );
+}

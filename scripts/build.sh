@@ -91,7 +91,14 @@ if [[ "$want" != "$got" ]]; then
     echo "scripts/build.sh: $ENTRY in $JAR (sha256 $got) differs from $LIB (sha256 $want)" >&2
     exit 1
 fi
+extracted_before="$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'saslgate-jni-*' 2>/dev/null | sort)"
 mvn -B -q -f java-shim/pom.xml surefire:test@jar-native -Dsaslgate.requireJarNative=true </dev/null
+extracted_after="$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'saslgate-jni-*' 2>/dev/null | sort)"
+left="$(comm -13 <(echo "$extracted_before") <(echo "$extracted_after"))"
+if [[ -n "$left" ]]; then
+    # A warning only: another JVM on this machine may be running at the same time.
+    echo "scripts/build.sh: warning: extraction directories left in ${TMPDIR:-/tmp}: $left" >&2
+fi
 
 note "built $JAR ($(du -h "$JAR" | cut -f1), $ENTRY sha256 $want)"
 echo "$ROOT/$JAR"

@@ -10,9 +10,15 @@
 #   2. Keycloak: install (through Maven, cached) and start on free loopback ports, in the
 #      background while cargo compiles; stopped on exit
 #   3. cargo fmt --check, cargo clippy --all-targets -D warnings
-#   4. cargo test --workspace with SASLGATE_REQUIRE_KEYCLOAK=1 and
-#      SASLGATE_REQUIRE_OIDC_PROVIDER=1, so a missing provider fails instead of skipping
-#   5. java-shim: mvn verify, if java-shim/pom.xml exists
+#   4. cargo test --workspace with SASLGATE_REQUIRE_KEYCLOAK=1, SASLGATE_REQUIRE_OIDC_PROVIDER=1
+#      and SASLGATE_REQUIRE_JVM=1 (the jni-bridge smoke test in a real JVM), so a missing
+#      provider or JVM fails instead of skipping
+#   5. java-shim, if java-shim/pom.xml exists: builds the debug JNI library with the testing
+#      natives (cargo build -p saslgate-jni --features testing) and the saslgate binary, copies
+#      the library (debug info stripped) into the test jar, then mvn verify with
+#      -Dsaslgate.native.path=<that library> -Dsaslgate.requireJni=true
+#      -Dsaslgate.requireJarNative=true, so the JNI suites fail rather than skip. (The jar left in
+#      java-shim/target then carries that test library; scripts/build.sh makes the release one.)
 #   6. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
 #      if tests/fuzz exists and a nightly toolchain is installed (skipped with a notice if not)
 #
@@ -122,7 +128,49 @@ wait_keycloak() {
 }
 
 cargo_test() {
-    SASLGATE_REQUIRE_KEYCLOAK=1 SASLGATE_REQUIRE_OIDC_PROVIDER=1 cargo test --workspace
+    SASLGATE_REQUIRE_KEYCLOAK=1 SASLGATE_REQUIRE_OIDC_PROVIDER=1 SASLGATE_REQUIRE_JVM=1 \
+        cargo test --workspace
+}
+
+# <os>-<arch> as the shim's NativeLoader.platform() names it (see scripts/build.sh).
+platform() {
+    local os arch
+    case "$(uname -s)" in
+        Linux) os=linux ;;
+        Darwin) os=macos ;;
+        *) os="$(uname -s | tr '[:upper:]' '[:lower:]')" ;;
+    esac
+    case "$(uname -m)" in
+        x86_64 | amd64) arch=x86_64 ;;
+        aarch64 | arm64) arch=aarch64 ;;
+        *) arch="$(uname -m)" ;;
+    esac
+    echo "$os-$arch"
+}
+
+JNI_LIBRARY="$CARGO_TARGET_DIR/debug/libsaslgate_jni.so"
+
+# The library the Java tests load: the debug build with the testing natives; a copy without
+# debug info goes into the test jar, so NativeJarLoadTest loads it from the jar alone.
+jni_library() {
+    cargo build -p saslgate-jni --features testing
+    cargo build --bin saslgate
+    local dir
+    dir="java-shim/target/native/$(platform)"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if command -v strip >/dev/null 2>&1; then
+        strip --strip-debug -o "$dir/libsaslgate_jni.so" "$JNI_LIBRARY"
+    else
+        cp "$JNI_LIBRARY" "$dir/libsaslgate_jni.so"
+    fi
+}
+
+java_shim_verify() {
+    mvn -B -f java-shim/pom.xml verify \
+        -Dsaslgate.native.path="$JNI_LIBRARY" \
+        -Dsaslgate.requireJni=true \
+        -Dsaslgate.requireJarNative=true </dev/null
 }
 
 # DESIGN §3: one TLS, HTTP and crypto stack in the default build.
@@ -183,7 +231,8 @@ note "keycloak ready $(( $(date +%s) - KEYCLOAK_T0 )) s after its start was laun
 step "cargo test" cargo_test
 
 if [[ -f java-shim/pom.xml ]]; then
-    step "java-shim mvn verify" mvn -B -f java-shim/pom.xml verify </dev/null
+    step "jni library (testing)" jni_library
+    step "java-shim mvn verify" java_shim_verify
 fi
 
 if [[ ! -d tests/fuzz ]]; then

@@ -112,8 +112,9 @@ public final class NativeLoader {
         if (!Arrays.equals(digest, sha256(Files.readAllBytes(file)))) {
             throw new IOException("saslgate: the extracted native library " + file + " does not match its SHA-256");
         }
-        file.toFile().deleteOnExit();
+        // deleteOnExit runs in reverse order of registration: the file first, then its directory.
         dir.toFile().deleteOnExit();
+        file.toFile().deleteOnExit();
         return file;
     }
 

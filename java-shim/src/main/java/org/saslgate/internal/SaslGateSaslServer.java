@@ -61,10 +61,10 @@ public final class SaslGateSaslServer implements SaslServer {
     }
 
     /**
-     * @param response the client's message, never null
+     * @param response the client's message (null is refused as a malformed message)
      * @return the challenge: empty after success, the RFC 7628 error JSON after a rejection
-     * @throws AuthenticationException the exchange ended in failure (token rejected, or the host's
-     *     {@code AuthorizeCallback} refused)
+     * @throws AuthenticationException the exchange ended in failure (token rejected, a null
+     *     response, or the host's {@code AuthorizeCallback} refused)
      * @throws SaslException internal failure (core or daemon unreachable)
      * @throws IllegalStateException after completion or {@link #dispose()}
      */
@@ -74,7 +74,10 @@ public final class SaslGateSaslServer implements SaslServer {
             throw new IllegalStateException("saslgate: the OAUTHBEARER exchange is already complete");
         }
         if (response == null) {
-            throw new NullPointerException("response is null");
+            // Bad client input, not a host bug: ZooKeeper's jute decodes a length of -1 as null.
+            complete = true;
+            release();
+            throw new AuthenticationException("saslgate: authentication failed: malformed_message: the client's response is null");
         }
         try {
             if (session == null) {

@@ -92,6 +92,58 @@ final class DaemonFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * @return the development issuer's URL, from the {@code issuer: <url>} line that
+     *     {@code saslgate dev --serve-only} prints before serving
+     * @throws IllegalStateException if the line is missing
+     */
+    String issuer() {
+        return printed("issuer: ", "");
+    }
+
+    /**
+     * @return the daemon's private directory holding one {@code <client>.secret} file per
+     *     development client, from the {@code identities: … (client secrets in <dir>)} line
+     * @throws IllegalStateException if the line is missing
+     */
+    Path secretsDir() {
+        return Paths.get(printed("identities: ", "(client secrets in ").replaceFirst("\\)$", ""));
+    }
+
+    /**
+     * Renders the daemon's own configuration ({@code configs/dev.toml}, the same template
+     * {@code saslgate dev} embeds) with this daemon's issuer URL and secrets directory, so an
+     * in-process (jni) core authenticates against the same development issuer and policy.
+     *
+     * @param socket the value for {@code {{socket}}} (the core does not listen on it)
+     * @return the TOML text, without placeholders
+     * @throws IOException if {@code configs/dev.toml} cannot be read
+     */
+    String devConfig(Path socket) throws IOException {
+        Path template = Paths.get(System.getProperty("basedir", ".")).resolve("../configs/dev.toml").normalize();
+        String text = Files.readString(template)
+                .replace("{{issuer}}", issuer())
+                .replace("{{socket}}", socket.toString())
+                .replace("{{secrets_dir}}", secretsDir().toString());
+        if (text.contains("{{")) {
+            throw new IllegalStateException("placeholder left in the rendered " + template);
+        }
+        return text;
+    }
+
+    /** The text after {@code marker} on the first log line starting with {@code prefix}. */
+    private String printed(String prefix, String marker) {
+        for (String line : log().split("\n")) {
+            if (line.startsWith(prefix)) {
+                int i = marker.isEmpty() ? prefix.length() : line.indexOf(marker);
+                if (i >= 0) {
+                    return line.substring(i + (marker.isEmpty() ? 0 : marker.length())).trim();
+                }
+            }
+        }
+        throw new IllegalStateException("saslgate dev did not print a line starting with '" + prefix + "': " + log());
+    }
+
     String log() {
         try {
             return Files.readString(dir.resolve("daemon.log"));

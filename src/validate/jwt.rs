@@ -359,23 +359,41 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) required: &'a [String],
 }
 
+/// The largest NumericDate accepted: 9999-12-31T23:59:59Z. Larger values are refused rather
+/// than clamped, so that no client of the API meets an out-of-range timestamp.
+const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
 /// Reads a NumericDate claim (integer or float seconds; RFC 7519 §2). `Ok(None)` when absent.
+///
+/// # Errors
+/// [`Rejection::MissingClaim`] naming the claim when it is not a number, negative, or after the
+/// year 9999.
 pub(crate) fn numeric_date(
     claims: &serde_json::Map<String, serde_json::Value>,
     name: &str,
 ) -> Result<Option<u64>, Rejection> {
+    let invalid = || Rejection::MissingClaim(name.to_string());
     match claims.get(name) {
         None => Ok(None),
         Some(serde_json::Value::Number(n)) => {
-            if let Some(u) = n.as_u64() {
-                Ok(Some(u))
-            } else if let Some(f) = n.as_f64().filter(|f| *f >= 0.0 && f.is_finite()) {
-                Ok(Some(f as u64))
+            let secs = if let Some(u) = n.as_u64() {
+                u
             } else {
-                Err(Rejection::MissingClaim(name.to_string()))
+                let f = n
+                    .as_f64()
+                    .filter(|f| *f >= 0.0 && f.is_finite())
+                    .ok_or_else(invalid)?;
+                if f > MAX_NUMERIC_DATE as f64 {
+                    return Err(invalid());
+                }
+                f as u64
+            };
+            if secs > MAX_NUMERIC_DATE {
+                return Err(invalid());
             }
+            Ok(Some(secs))
         }
-        Some(_) => Err(Rejection::MissingClaim(name.to_string())),
+        Some(_) => Err(invalid()),
     }
 }
 
@@ -476,6 +494,24 @@ mod tests {
         assert_eq!(
             numeric_date(&map(serde_json::json!({"exp": -1})), "exp"),
             Err(Rejection::MissingClaim("exp".into()))
+        );
+    }
+
+    #[test]
+    fn refuses_numeric_dates_after_the_year_9999() {
+        for huge in [
+            serde_json::json!(1e30),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(253_402_300_800u64),
+        ] {
+            assert_eq!(
+                numeric_date(&map(serde_json::json!({ "exp": huge })), "exp"),
+                Err(Rejection::MissingClaim("exp".into()))
+            );
+        }
+        assert_eq!(
+            numeric_date(&map(serde_json::json!({"exp": 253_402_300_799u64})), "exp"),
+            Ok(Some(253_402_300_799))
         );
     }
 

@@ -59,14 +59,18 @@ impl moka::Expiry<TokenHash, Arc<VerifiedToken>> for ExpireAtExp {
 }
 
 impl ValidationCache {
-    /// A cache bounded by `max_entries` and approximately `max_bytes` (claims size estimate).
+    /// A cache bounded by `max_entries` and approximately `max_bytes`: each entry weighs its
+    /// estimated size (twice the token's length plus 512 bytes), and at least
+    /// `max_bytes / max_entries`, so both bounds hold.
     pub fn new(max_entries: u64, max_bytes: u64) -> Self {
         let per_entry_budget = (max_bytes / max_entries.max(1)).max(1);
         let inner = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(move |_k: &TokenHash, v: &Arc<VerifiedToken>| -> u32 {
-                let approx = 512 + v.claims.len() as u64 * 64;
-                approx.max(per_entry_budget).min(u32::MAX as u64) as u32
+                // At least the per-entry budget, so that the entry bound holds too.
+                u64::from(v.weight_bytes)
+                    .max(per_entry_budget)
+                    .min(u64::from(u32::MAX)) as u32
             })
             .expire_after(ExpireAtExp)
             .build_with_hasher(foldhash::fast::RandomState::default());
@@ -91,5 +95,51 @@ impl ValidationCache {
     /// Approximate number of entries.
     pub fn entry_count(&self) -> u64 {
         self.inner.entry_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::Principal;
+    use crate::validate::ValidationMethod;
+
+    fn verified(weight_bytes: u32) -> Arc<VerifiedToken> {
+        Arc::new(VerifiedToken {
+            issuer: "kc".into(),
+            iss: "https://idp.example/realms/r".into(),
+            subject: "s".into(),
+            principal: Principal::new("alice", Vec::new()),
+            expires_at: 4_000_000_000,
+            kid: None,
+            alg: None,
+            claims: Arc::new(serde_json::Map::new()),
+            roles: Vec::new(),
+            method: ValidationMethod::Jwt,
+            audiences: Vec::new(),
+            valid_until: 4_000_000_000,
+            weight_bytes,
+        })
+    }
+
+    #[test]
+    fn large_results_are_bounded_by_bytes_not_only_by_entries() {
+        let cache = ValidationCache::new(100_000, 1024 * 1024);
+        for i in 0u32..200 {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&i.to_be_bytes());
+            cache.insert(key, verified(64 * 1024));
+        }
+        cache.inner.run_pending_tasks();
+        assert!(
+            cache.entry_count() <= 16,
+            "{} entries of 64 KiB in a 1 MiB cache",
+            cache.entry_count()
+        );
+    }
+
+    #[test]
+    fn fingerprints_are_the_first_eight_bytes_of_sha256() {
+        assert_eq!(fingerprint(b"abc"), "ba7816bf8f01cfea");
     }
 }

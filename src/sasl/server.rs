@@ -491,6 +491,7 @@ issuers = ["kc"]
             method: ValidationMethod::Jwt,
             audiences: vec!["zookeeper".into()],
             valid_until: 4_000_000_030,
+            weight_bytes: 1024,
         })
     }
 

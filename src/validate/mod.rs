@@ -68,6 +68,8 @@ pub struct VerifiedToken {
     pub audiences: Vec<String>,
     /// `exp` plus the issuer's leeway, Unix seconds: the cache keeps the result until then.
     pub(crate) valid_until: u64,
+    /// Approximate memory held by this result, in bytes: the validation cache's weight.
+    pub(crate) weight_bytes: u32,
 }
 
 /// How a token was validated.
@@ -588,6 +590,10 @@ impl Validator {
         } else {
             self.verify_opaque(service_cfg, token, &hash, now).await?
         };
+        let mut verified = verified;
+        // Decoded claims take about twice the token's size in memory (JSON maps and strings).
+        verified.weight_bytes =
+            u32::try_from(token.len().saturating_mul(2).saturating_add(512)).unwrap_or(u32::MAX);
         let verified = Arc::new(verified);
         // Only local JWT verifications are kept until `exp`. An introspected result (modes
         // `introspection` and `hybrid`) is reused through the introspection cache alone, which
@@ -806,6 +812,7 @@ impl Validator {
             method,
             audiences,
             valid_until: exp.saturating_add(cfg.leeway_secs),
+            weight_bytes: 1024,
         })
     }
 

@@ -362,10 +362,11 @@ async fn hybrid_mode_accepts_a_valid_token_and_sees_its_revocation() {
     };
     let realm = kc.create_realm("e2e-hybrid").await;
     let secret = zookeeper_secret_file();
+    // Hybrid mode re-checks `active` every `introspection.recheck_secs`: 0 re-checks each time.
     let text = config(
         &realm.issuer(),
-        &introspection("hybrid", &secret),
-        "[cache]\nintrospection_ttl_secs = 0\n",
+        &format!("{}recheck_secs = 0\n", introspection("hybrid", &secret)),
+        "",
     );
     let core = core(&text).await;
     let token = zk_client_token(&realm).await;

@@ -135,6 +135,47 @@ async fn a_session_created_with_the_initial_response_runs_the_first_step() {
 }
 
 #[tokio::test]
+async fn a_full_session_table_refuses_new_sessions_and_keeps_the_open_ones() {
+    let d = Daemon::start_with(|socket| {
+        minimal_config(socket, "").replace(
+            "shutdown_grace_secs = 5",
+            "shutdown_grace_secs = 5\nmax_sessions = 3",
+        )
+    })
+    .await;
+    let body = json!({"mechanism": "OAUTHBEARER", "service": "zookeeper", "server_name": "zk1"});
+    let create = || d.json("POST", "/v1/sasl/server/sessions", &body);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let a = create().await;
+        assert_eq!(a.status, 201, "{}", a.text());
+        ids.push(a.json()["session_id"].as_str().expect("id").to_string());
+    }
+    let full = create().await;
+    assert_eq!(full.status, 503, "{}", full.text());
+    assert_eq!(full.json()["error"], json!("too_many_sessions"));
+    // The first session is still there: a step reaches it (and fails on its content).
+    let step = d
+        .json(
+            "POST",
+            &format!("/v1/sasl/server/sessions/{}/step", ids[0]),
+            &json!({"response": ""}),
+        )
+        .await;
+    assert_ne!(step.status, 404, "{}", step.text());
+    // Disposing one makes room again.
+    let del = d
+        .request(
+            "DELETE",
+            &format!("/v1/sasl/server/sessions/{}", ids[1]),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, 204);
+    assert_eq!(create().await.status, 201);
+}
+
+#[tokio::test]
 async fn step_on_an_unknown_session_is_404() {
     let d = Daemon::start().await;
     let a = d

@@ -273,6 +273,15 @@ impl ApiError {
             "the daemon is draining and accepts no new sessions",
         )
     }
+
+    /// 503 `too_many_sessions`: `daemon.max_sessions` sessions are open.
+    pub fn too_many_sessions() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_sessions",
+            "daemon.max_sessions server sessions are open; retry later",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -200,7 +200,8 @@ async fn create_session(
             owner_uid: peer.uid,
             created: Instant::now(),
         })
-        .await;
+        .await
+        .ok_or_else(ApiError::too_many_sessions)?;
     tracing::debug!(session.id = %id, service = %req.service, mechanism = MECHANISM, peer.uid = ?peer.uid, "session created");
     let step = match initial {
         None => None,

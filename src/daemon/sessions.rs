@@ -40,6 +40,10 @@ pub(crate) struct SessionState {
 #[derive(Clone)]
 pub(crate) struct Sessions {
     inner: Cache<String, Arc<SessionEntry>, foldhash::fast::RandomState>,
+    /// Open sessions: incremented on insert, decremented by the eviction listener (removal,
+    /// idle expiry). moka's own `entry_count` lags behind inserts.
+    open: Arc<std::sync::atomic::AtomicU64>,
+    max: u64,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -52,20 +56,46 @@ impl std::fmt::Debug for Sessions {
 
 impl Sessions {
     /// A map of at most `max_sessions` entries, each dropped after `idle_secs` without a step.
+    /// When full, new sessions are refused ([`Sessions::insert`] returns `None`): evicting open
+    /// sessions would let any peer on the socket break other clients' exchanges. The cache's
+    /// own capacity, a little higher, is only a backstop.
     pub(crate) fn new(max_sessions: u64, idle_secs: u64) -> Self {
+        let open = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = open.clone();
         let inner = Cache::builder()
-            .max_capacity(max_sessions)
+            .max_capacity(
+                max_sessions
+                    .saturating_add(max_sessions / 10)
+                    .saturating_add(16),
+            )
+            .eviction_listener(move |_id, _entry, _cause| {
+                counter.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            })
             .time_to_idle(Duration::from_secs(idle_secs.max(1)))
             .eviction_policy(EvictionPolicy::lru())
             .build_with_hasher(foldhash::fast::RandomState::default());
-        Self { inner }
+        Self {
+            inner,
+            open,
+            max: max_sessions,
+        }
     }
 
-    /// Stores `entry` under a fresh random id and returns the id.
-    pub(crate) async fn insert(&self, entry: SessionEntry) -> String {
+    /// Stores `entry` under a fresh random id and returns the id, or `None` when
+    /// `daemon.max_sessions` sessions are open.
+    pub(crate) async fn insert(&self, entry: SessionEntry) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        if self.open.load(Ordering::Acquire) >= self.max {
+            // Removals and expirations reach the counter when moka runs its pending tasks.
+            self.inner.run_pending_tasks().await;
+            if self.open.load(Ordering::Acquire) >= self.max {
+                return None;
+            }
+        }
+        self.open.fetch_add(1, Ordering::AcqRel);
         let id = format!("{:032x}", rand::random::<u128>());
         self.inner.insert(id.clone(), Arc::new(entry)).await;
-        id
+        Some(id)
     }
 
     /// The session `id`, if it exists and belongs to `peer_uid`.

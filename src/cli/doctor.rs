@@ -165,42 +165,36 @@ pub(crate) async fn check_issuer(
         Some(Ok(url)) => match http.get(&url).await {
             Ok(resp) => {
                 date = date.or(resp.date_unix_secs);
-                match resp.json::<serde_json::Value>(&url) {
-                    Ok(v) => {
-                        let keys = v.get("keys").and_then(|k| k.as_array());
-                        match keys {
-                            Some(k) if !k.is_empty() => {
-                                let kids: Vec<&str> = k
-                                    .iter()
-                                    .filter_map(|j| j.get("kid").and_then(|x| x.as_str()))
-                                    .collect();
-                                rows.push(row(
-                                    "jwks",
-                                    Outcome::Ok,
-                                    format!(
-                                        "{} key(s) at {url} (kid {})",
-                                        k.len(),
-                                        if kids.is_empty() {
-                                            "-".to_string()
-                                        } else {
-                                            kids.join(", ")
-                                        }
-                                    ),
-                                ));
+                // The keys as the validator loads them: usable for the allowed algorithms, or
+                // skipped with a reason (`use: enc`, `oct`, malformed material, …).
+                match crate::validate::usable_keys(&resp.body, &issuer.algorithms) {
+                    Ok((usable, skipped)) => {
+                        let kids: Vec<&str> =
+                            usable.iter().map(|k| k.as_deref().unwrap_or("-")).collect();
+                        let skipped_text: Vec<String> = skipped
+                            .iter()
+                            .map(|(kid, why)| format!("{} ({why})", kid.as_deref().unwrap_or("-")))
+                            .collect();
+                        let mut detail = format!(
+                            "{} usable signing key(s) at {url} (kid {})",
+                            usable.len(),
+                            if kids.is_empty() {
+                                "-".to_string()
+                            } else {
+                                kids.join(", ")
                             }
-                            Some(_) => rows.push(row(
-                                "jwks",
-                                Outcome::Fail,
-                                format!("{url} holds no keys"),
-                            )),
-                            None => rows.push(row(
-                                "jwks",
-                                Outcome::Fail,
-                                format!("{url} has no \"keys\" array"),
-                            )),
+                        );
+                        if !skipped_text.is_empty() {
+                            detail.push_str(&format!("; skipped: {}", skipped_text.join("; ")));
                         }
+                        let outcome = if usable.is_empty() {
+                            Outcome::Fail
+                        } else {
+                            Outcome::Ok
+                        };
+                        rows.push(row("jwks", outcome, detail));
                     }
-                    Err(e) => rows.push(row("jwks", Outcome::Fail, e.to_string())),
+                    Err(e) => rows.push(row("jwks", Outcome::Fail, format!("{url}: {e}"))),
                 }
             }
             Err(e) => rows.push(row("jwks", Outcome::Fail, e.to_string())),
@@ -415,7 +409,7 @@ issuers = ["kc"]
             render(&rows)
         );
         assert!(
-            rows[2].detail.starts_with("1 key(s) at "),
+            rows[2].detail.starts_with("1 usable signing key(s) at "),
             "{}",
             rows[2].detail
         );

@@ -240,6 +240,14 @@ impl PreparedKey {
             AlgorithmParameters::RSA(rsa) => {
                 let n = dec(&rsa.n, "n")?;
                 let e = dec(&rsa.e, "e")?;
+                // aws-lc-rs checks the size only when verifying; refuse the key when loading so
+                // that readiness and `doctor` do not count a key no token can use.
+                let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
+                if !(2048..=8192).contains(&bits) {
+                    return Err(SkipReason::Invalid(format!(
+                        "RSA modulus of about {bits} bits; 2048 to 8192 are accepted"
+                    )));
+                }
                 let comps = sig::RsaPublicKeyComponents {
                     n: n.as_slice(),
                     e: e.as_slice(),

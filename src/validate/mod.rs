@@ -874,6 +874,22 @@ impl Validator {
     }
 }
 
+/// The signing keys of a JWKS document that `algorithms` can use, as the validator would load
+/// them: the `kid` of each usable key, and each skipped key's `kid` with the reason. For
+/// `saslgate doctor`.
+///
+/// # Errors
+/// The reason when the document is not a JWKS at all.
+#[allow(clippy::type_complexity)]
+pub(crate) fn usable_keys(
+    body: &[u8],
+    algorithms: &[String],
+) -> Result<(Vec<Option<String>>, Vec<(Option<String>, String)>), String> {
+    let allowed = jwt::algorithms(algorithms);
+    let (keys, skipped) = jwks::parse_jwks(body, &allowed).map_err(|e| e.to_string())?;
+    Ok((keys.iter().map(|k| k.kid.clone()).collect(), skipped))
+}
+
 /// Fuzzing hook: screens a compact JWS with every asymmetric algorithm allowed. Not API.
 #[doc(hidden)]
 pub fn fuzzing_parse_jwt(

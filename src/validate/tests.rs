@@ -563,3 +563,20 @@ async fn hybrid_mode_rechecks_active_every_recheck_secs() {
         }
     }
 }
+
+#[test]
+fn usable_keys_reports_what_the_validator_would_load_and_why_the_rest_is_skipped() {
+    let doc = serde_json::json!({"keys": [
+        {"kty": "oct", "k": "c2VjcmV0", "kid": "h"},
+        {"kty": "RSA", "kid": "tiny", "n": "AQ", "e": "AQAB"},
+        {"kty": "EC", "crv": "P-256", "kid": "bad-x", "x": "AQ", "y": "AQ"},
+    ]});
+    let (usable, skipped) = usable_keys(
+        doc.to_string().as_bytes(),
+        &["RS256".to_string(), "ES256".to_string()],
+    )
+    .expect("a JWKS");
+    assert!(usable.is_empty(), "{usable:?}");
+    let kids: Vec<Option<&str>> = skipped.iter().map(|(k, _)| k.as_deref()).collect();
+    assert_eq!(kids, vec![Some("h"), Some("tiny"), Some("bad-x")]);
+}

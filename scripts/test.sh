@@ -204,9 +204,15 @@ fuzz() {
     targets="$(cargo +nightly fuzz list --fuzz-dir tests/fuzz)"
     for t in $targets; do
         note "fuzz $t for $FUZZ_SECS s"
-        CARGO_TARGET_DIR="$CARGO_TARGET_DIR-fuzz" \
+        # libFuzzer prints a line per new input; keep that in a log and show the end.
+        if CARGO_TARGET_DIR="$CARGO_TARGET_DIR-fuzz" \
             cargo +nightly fuzz run --fuzz-dir tests/fuzz "$t" -- \
-            -max_total_time="$FUZZ_SECS" -print_final_stats=1 </dev/null || rc=1
+            -max_total_time="$FUZZ_SECS" -print_final_stats=1 </dev/null >"$RUN_DIR/fuzz-$t.log" 2>&1; then
+            grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$RUN_DIR/fuzz-$t.log" >&2 || true
+        else
+            tail -n 60 "$RUN_DIR/fuzz-$t.log" >&2
+            rc=1
+        fi
     done
     return "$rc"
 }

@@ -1,5 +1,5 @@
-//! End-to-end check of the bridge in a real JVM: compiles the contract's `Native.java` (test
-//! copy under `tests/java/`) and `NativeSmoke.java` with `javac`, then runs the harness with
+//! End-to-end check of the bridge in a real JVM: compiles the shim's `Native.java`
+//! (`java-shim/src/main/java/…`) and `NativeSmoke.java` with `javac`, then runs the harness with
 //! `java`, loading this crate's cdylib (built with the `testing` feature, enabled for tests by
 //! the self dev-dependency) against a loopback JWKS server.
 //!
@@ -37,9 +37,14 @@ fn native_library() -> PathBuf {
     panic!("libsaslgate_jni.so not found next to {}", exe.display());
 }
 
+/// The shim's own `Native.java` (the one the jar ships, so the bridge is tested against it)
+/// and the harness.
 fn java_sources() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/org/saslgate/internal");
-    vec![dir.join("Native.java"), dir.join("NativeSmoke.java")]
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    vec![
+        root.join("../java-shim/src/main/java/org/saslgate/internal/Native.java"),
+        root.join("tests/java/org/saslgate/internal/NativeSmoke.java"),
+    ]
 }
 
 /// Flips one character in the middle of the signature (the last characters of base64url may

@@ -291,6 +291,20 @@ pub(crate) fn clip_list(values: &[String]) -> Vec<String> {
     out
 }
 
+/// The size checks every token passes first: not empty, at most `limit` bytes.
+fn screen_size(token: &str, limit: usize) -> Result<&str, Rejection> {
+    if token.len() > limit {
+        return Err(Rejection::TokenTooLarge {
+            size: token.len(),
+            limit,
+        });
+    }
+    if token.is_empty() {
+        return Err(Rejection::MalformedToken("empty token".into()));
+    }
+    Ok(token)
+}
+
 /// The checks a token goes through, in order (see the module docs). `saslgate validate` prints
 /// each with its result; [`Rejection::failed_check`] names the one that refused a token.
 pub const CHECKS: &[&str] = &[
@@ -541,22 +555,13 @@ impl Validator {
         token: &str,
     ) -> Result<Arc<VerifiedToken>, ValidateError> {
         let (service_cfg, policy) = self.policy(service)?;
-        let limit = self.config.limits.max_token_bytes;
-        if token.len() > limit {
-            return Err(Rejection::TokenTooLarge {
-                size: token.len(),
-                limit,
-            }
-            .into());
-        }
-        let hash = crate::cache::token_hash(token.as_bytes());
-        let now = self.clock.now();
-        let verified = if jwt::looks_like_jwt(token) {
-            self.verify_jwt(service_cfg, token, &hash, now).await?
-        } else {
-            self.verify_opaque(service_cfg, token, &hash, now).await?
-        };
-        Ok(self.apply_policy(service_cfg, policy, Arc::new(verified))?)
+        let hash = crate::cache::token_hash(
+            screen_size(token, self.config.limits.max_token_bytes)?.as_bytes(),
+        );
+        let verified = self
+            .verify(service_cfg, token, &hash, self.clock.now())
+            .await?;
+        Ok(self.apply_policy(service_cfg, policy, verified)?)
     }
 
     async fn validate_inner(
@@ -565,18 +570,9 @@ impl Validator {
         token: &str,
     ) -> Result<(Arc<VerifiedToken>, bool), ValidateError> {
         let (service_cfg, policy) = self.policy(service)?;
-        let limit = self.config.limits.max_token_bytes;
-        if token.len() > limit {
-            return Err(Rejection::TokenTooLarge {
-                size: token.len(),
-                limit,
-            }
-            .into());
-        }
-        if token.is_empty() {
-            return Err(Rejection::MalformedToken("empty token".into()).into());
-        }
-        let hash = crate::cache::token_hash(token.as_bytes());
+        let hash = crate::cache::token_hash(
+            screen_size(token, self.config.limits.max_token_bytes)?.as_bytes(),
+        );
         let now = self.clock.now();
         if let Some(hit) = self.cache.get(&hash) {
             if hit.valid_until > now {
@@ -585,16 +581,7 @@ impl Validator {
             }
         }
         metrics::counter!("saslgate_cache_requests_total", "cache" => "validation", "result" => "miss").increment(1);
-        let verified = if jwt::looks_like_jwt(token) {
-            self.verify_jwt(service_cfg, token, &hash, now).await?
-        } else {
-            self.verify_opaque(service_cfg, token, &hash, now).await?
-        };
-        let mut verified = verified;
-        // Decoded claims take about twice the token's size in memory (JSON maps and strings).
-        verified.weight_bytes =
-            u32::try_from(token.len().saturating_mul(2).saturating_add(512)).unwrap_or(u32::MAX);
-        let verified = Arc::new(verified);
+        let verified = self.verify(service_cfg, token, &hash, now).await?;
         // Only local JWT verifications are kept until `exp`. An introspected result (modes
         // `introspection` and `hybrid`) is reused through the introspection cache alone, which
         // bounds it by `cache.introspection_ttl_secs`, so a revoked token is refused in time.
@@ -602,6 +589,26 @@ impl Validator {
             self.cache.insert(hash, verified.clone());
         }
         Ok((self.apply_policy(service_cfg, policy, verified)?, false))
+    }
+
+    /// The signature/introspection and claims checks of one token (no cache, no service policy
+    /// beyond choosing among the service's issuers).
+    async fn verify(
+        &self,
+        service_cfg: &ServiceConfig,
+        token: &str,
+        hash: &crate::cache::TokenHash,
+        now: u64,
+    ) -> Result<Arc<VerifiedToken>, ValidateError> {
+        let mut verified = if jwt::looks_like_jwt(token) {
+            self.verify_jwt(service_cfg, token, hash, now).await?
+        } else {
+            self.verify_opaque(service_cfg, token, hash, now).await?
+        };
+        // Decoded claims take about twice the token's size in memory (JSON maps and strings).
+        verified.weight_bytes =
+            u32::try_from(token.len().saturating_mul(2).saturating_add(512)).unwrap_or(u32::MAX);
+        Ok(Arc::new(verified))
     }
 
     /// The service's configuration and resolved policy.

@@ -19,7 +19,7 @@ pub enum HttpError {
         reason: &'static str,
     },
     /// Connection, TLS or timeout failure.
-    #[error("request to {url} failed: {source}")]
+    #[error("request to {url} failed: {}", cause_chain(source))]
     Transport {
         /// The URL (without query).
         url: String,
@@ -239,6 +239,26 @@ impl HttpClient {
     }
 }
 
+/// A transport error with its causes ("timed out", "connection refused", the TLS alert…):
+/// reqwest's own message alone ("error sending request") hides them.
+fn cause_chain(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_string()
+    } else {
+        error.to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// The URL without its query string and fragment (queries can carry secrets).
 pub(crate) fn redact(url: &Url) -> String {
     let mut u = url.clone();
@@ -274,6 +294,23 @@ pub(crate) fn httpdate_to_unix(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn names_the_cause_of_a_refused_connection() {
+        let text =
+            "[[issuers]]\nname = \"kc\"\nissuer = \"http://127.0.0.1:1/r\"\naudiences = [\"a\"]\n\
+                    [[services]]\nname = \"s\"\nissuers = [\"kc\"]\n";
+        let config = Config::from_toml_str(text, "<test>").expect("valid");
+        let http = HttpClient::new(&config).expect("client");
+        // Port 1 on loopback: nothing listens there.
+        let url = Url::parse("http://127.0.0.1:1/jwks").expect("url");
+        let err = http.get(&url).await.expect_err("refused");
+        let message = err.to_string();
+        assert!(
+            message.to_ascii_lowercase().contains("refused"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn parses_max_age_and_no_store() {

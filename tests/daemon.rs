@@ -121,6 +121,7 @@ async fn a_session_created_with_the_initial_response_runs_the_first_step() {
         .expect("base64");
     let error: serde_json::Value = serde_json::from_slice(&challenge).expect("RFC 7628 error JSON");
     assert_eq!(error["status"], json!("invalid_request"));
+    assert_eq!(step["reason"], json!("malformed_message"), "{body}");
     let last = d
         .json(
             "POST",

@@ -73,7 +73,9 @@ pub struct StepResponse {
     /// Expiry of the token, seconds since the Unix epoch (on success).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
-    /// The rejection reason (`expired_token`, `audience_mismatch`, …) on failure.
+    /// The rejection reason (`expired_token`, `audience_mismatch`, …) on failure, and already
+    /// with the error challenge that precedes it (the exchange then completes on the client's
+    /// `%x01`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -265,6 +265,11 @@ async fn run_step(
     let response = match step.state {
         StepState::Continue => StepResponse {
             challenge,
+            // After an error challenge the outcome is already known; say it now.
+            reason: guard
+                .session
+                .pending_rejection()
+                .map(|r| r.as_str().to_string()),
             ..StepResponse::default()
         },
         StepState::Success(auth) => {

@@ -151,6 +151,15 @@ impl ServerSession {
         }
     }
 
+    /// The reason of a refusal already decided while the session waits for the client's
+    /// `%x01` (after the error challenge), else `None`.
+    pub fn pending_rejection(&self) -> Option<&Rejection> {
+        match &self.state {
+            ServerState::AwaitingAbort { rejection, .. } => Some(rejection),
+            _ => None,
+        }
+    }
+
     /// The service this session authenticates for.
     pub fn service(&self) -> &str {
         &self.service

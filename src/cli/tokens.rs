@@ -88,12 +88,9 @@ pub(crate) fn validate(
         Err(code) => return code,
     };
     rt.block_on(async move {
-        let core = match Core::new(Arc::new(config)) {
+        let core = match build_core(config) {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("saslgate: cannot initialise: {e}");
-                return EXIT_FAILURE;
-            }
+            Err(code) => return code,
         };
         // Only the issuers' keys: validating a token needs no token of this node's own.
         let (loaded, tasks) = core.validator().start().await;
@@ -143,6 +140,14 @@ pub(crate) fn validate(
                 EXIT_FAILURE
             }
         }
+    })
+}
+
+/// The core for `config`, or [`EXIT_FAILURE`] after printing why not.
+fn build_core(config: crate::Config) -> Result<Arc<Core>, i32> {
+    Core::new(Arc::new(config)).map_err(|e| {
+        eprintln!("saslgate: cannot initialise: {e}");
+        EXIT_FAILURE
     })
 }
 
@@ -196,12 +201,9 @@ pub(crate) fn token(
         Err(code) => return code,
     };
     rt.block_on(async move {
-        let core = match Core::new(Arc::new(config)) {
+        let core = match build_core(config) {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("saslgate: cannot initialise: {e}");
-                return EXIT_FAILURE;
-            }
+            Err(code) => return code,
         };
         let token = match core.tokens().token(identity).await {
             Ok(t) => t,

@@ -41,21 +41,8 @@ esac
 
 note() { printf '==> %s\n' "$*" >&2; }
 
-# <os>-<arch> as NativeLoader.platform() names it.
-platform() {
-    local os arch
-    case "$(uname -s)" in
-        Linux) os=linux ;;
-        Darwin) os=macos ;;
-        *) os="$(uname -s | tr '[:upper:]' '[:lower:]')" ;;
-    esac
-    case "$(uname -m)" in
-        x86_64 | amd64) arch=x86_64 ;;
-        aarch64 | arm64) arch=aarch64 ;;
-        *) arch="$(uname -m)" ;;
-    esac
-    echo "$os-$arch"
-}
+# shellcheck source=scripts/platform.sh
+. "$(dirname "${BASH_SOURCE[0]}")/platform.sh"
 
 PLATFORM="$(platform)"
 LIB="$CARGO_TARGET_DIR/$PROFILE_DIR/libsaslgate_jni.so"

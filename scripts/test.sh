@@ -132,21 +132,8 @@ cargo_test() {
         cargo test --workspace
 }
 
-# <os>-<arch> as the shim's NativeLoader.platform() names it (see scripts/build.sh).
-platform() {
-    local os arch
-    case "$(uname -s)" in
-        Linux) os=linux ;;
-        Darwin) os=macos ;;
-        *) os="$(uname -s | tr '[:upper:]' '[:lower:]')" ;;
-    esac
-    case "$(uname -m)" in
-        x86_64 | amd64) arch=x86_64 ;;
-        aarch64 | arm64) arch=aarch64 ;;
-        *) arch="$(uname -m)" ;;
-    esac
-    echo "$os-$arch"
-}
+# shellcheck source=scripts/platform.sh
+. "$(dirname "${BASH_SOURCE[0]}")/platform.sh"
 
 JNI_LIBRARY="$CARGO_TARGET_DIR/debug/libsaslgate_jni.so"
 

@@ -13,7 +13,7 @@
 #      META-INF/native/<os>-<arch>/libsaslgate_jni.so, where NativeLoader looks for it)
 #   3. mvn package with -DskipTests: the test suites need the development daemon and a debug
 #      library with the testing natives; scripts/test.sh builds those and runs every test
-#   4. checks the jar: its library entry is byte-identical (SHA-256) to the cargo output, and
+#   4. checks the jar: its library entry is byte-identical (SHA-256) to the (debug-stripped) library copied in, and
 #      NativeJarLoadTest extracts and loads it from the jar alone (no saslgate.native.path, in a
 #      JVM of its own: surefire:test@jar-native with saslgate.requireJarNative=true)
 #   5. prints the jar path as the last line of standard output
@@ -54,10 +54,14 @@ cargo build "${PROFILE_FLAG[@]}" -p saslgate-jni "${JNI_FEATURES[@]}"
 cargo build "${PROFILE_FLAG[@]}" --bin saslgate
 [[ -f "$LIB" ]] || { echo "scripts/build.sh: $LIB was not built" >&2; exit 1; }
 
-note "copy $LIB to $NATIVE_DIR/"
+note "copy $LIB to $NATIVE_DIR/ (debug info stripped: the jar ships symbols, not DWARF)"
 rm -rf "$NATIVE_DIR"
 mkdir -p "$NATIVE_DIR"
-cp "$LIB" "$NATIVE_DIR/libsaslgate_jni.so"
+if command -v strip >/dev/null 2>&1; then
+    strip --strip-debug -o "$NATIVE_DIR/libsaslgate_jni.so" "$LIB"
+else
+    cp "$LIB" "$NATIVE_DIR/libsaslgate_jni.so"
+fi
 
 note "mvn package (tests: scripts/test.sh)"
 mvn -B -q -f java-shim/pom.xml package -DskipTests </dev/null
@@ -72,10 +76,10 @@ if [[ ! -f "$CHECK_DIR/$ENTRY" ]]; then
     echo "scripts/build.sh: $JAR has no $ENTRY" >&2
     exit 1
 fi
-want="$(sha256sum <"$LIB" | cut -d' ' -f1)"
+want="$(sha256sum <"$NATIVE_DIR/libsaslgate_jni.so" | cut -d' ' -f1)"
 got="$(sha256sum <"$CHECK_DIR/$ENTRY" | cut -d' ' -f1)"
 if [[ "$want" != "$got" ]]; then
-    echo "scripts/build.sh: $ENTRY in $JAR (sha256 $got) differs from $LIB (sha256 $want)" >&2
+    echo "scripts/build.sh: $ENTRY in $JAR (sha256 $got) differs from $NATIVE_DIR/libsaslgate_jni.so (sha256 $want)" >&2
     exit 1
 fi
 extracted_before="$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'saslgate-jni-*' 2>/dev/null | sort)"

@@ -24,7 +24,7 @@ import org.saslgate.internal.Backends;
  * <table>
  *   <caption>JAAS options</caption>
  *   <tr><th>Option</th><th>Default</th><th>Meaning</th></tr>
- *   <tr><td>{@code identity}</td><td>(required)</td><td>{@code [[identities]] name} whose token to use</td></tr>
+ *   <tr><td>{@code identity}</td><td>(none: a server-only login)</td><td>{@code [[identities]] name} whose token to use; a JVM that only accepts authentications (a ZooKeeper or Hadoop server) leaves it out</td></tr>
  *   <tr><td>{@code transport}</td><td>{@code sidecar}</td><td>{@code jni} (in-process core) or {@code sidecar} (daemon)</td></tr>
  *   <tr><td>{@code config}</td><td>{@code /etc/saslgate/saslgate.toml}</td><td>TOML configuration (jni)</td></tr>
  *   <tr><td>{@code socket}</td><td>{@code /run/saslgate/saslgate.sock}</td><td>daemon's Unix socket (sidecar, Java 16+)</td></tr>
@@ -82,7 +82,10 @@ public final class SaslGateLoginModule implements LoginModule {
      * Obtains the token.
      *
      * @return true
-     * @throws LoginException invalid options, no identity, or the token cannot be obtained
+     * Without an {@code identity} option this is a server-only login: no token is obtained, only
+     * the backend is checked, and SASL servers created afterwards use it.
+     *
+     * @throws LoginException invalid options, or the token cannot be obtained
      */
     @Override
     public boolean login() throws LoginException {
@@ -90,7 +93,12 @@ public final class SaslGateLoginModule implements LoginModule {
             throw new LoginException(optionsError.getMessage());
         }
         if (options.identity() == null) {
-            throw new LoginException("saslgate: option identity (or whoAmI) is required");
+            // A server-only login (ZooKeeper's Server section, a Hadoop RPC server): no token of
+            // its own is needed; the backend is checked now so a bad option fails the login.
+            backend();
+            state = LoginState.LOGGED_IN_NOT_COMMITTED;
+            debug("server-only login (no identity): the backend is ready");
+            return true;
         }
         pending = backend().tokenAcquire(options.identity());
         state = LoginState.LOGGED_IN_NOT_COMMITTED;
@@ -117,6 +125,13 @@ public final class SaslGateLoginModule implements LoginModule {
     public boolean commit() {
         if (state != LoginState.LOGGED_IN_NOT_COMMITTED) {
             return false;
+        }
+        if (options.identity() == null) {
+            // Server-only: SASL servers created from now on use this login's backend.
+            Backends.rememberLogin(options);
+            state = LoginState.COMMITTED;
+            debug("committed a server-only login");
+            return true;
         }
         principal = new SaslGatePrincipal(options.identity());
         credential = new SaslGateTokenCredential(options.identity(), pending.value, pending.expiresAtSecs, options);

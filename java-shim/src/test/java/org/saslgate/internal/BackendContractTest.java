@@ -260,6 +260,29 @@ abstract class BackendContractTest implements KafkaInteropTest {
     }
 
     @Test
+    void aServerOnlyLoginNeedsNoIdentityAndServesExchanges() throws Exception {
+        Subject serverSubject = new Subject();
+        LoginContext lc = new LoginContext("Server", serverSubject, null, jaas(new HashMap<>(jaasOptions())));
+        lc.login();
+        assertTrue(serverSubject.getPrivateCredentials(SaslGateTokenCredential.class).isEmpty());
+        assertTrue(serverSubject.getPrincipals(SaslGatePrincipal.class).isEmpty());
+        // A server created after the login authenticates a client of the same configuration.
+        Map<String, String> clientOptions = new HashMap<>(jaasOptions());
+        clientOptions.put("identity", "zk-client");
+        Subject clientSubject = new Subject();
+        new LoginContext("Client", clientSubject, null, jaas(clientOptions)).login();
+        SaslServer server = server(new RecordingHandler(true));
+        PrivilegedExceptionAction<SaslClient> create = () -> Sasl.createSaslClient(new String[] {"OAUTHBEARER"},
+                null, "zookeeper", "localhost", null, null);
+        @SuppressWarnings("removal")
+        SaslClient client = Subject.doAs(clientSubject, create);
+        byte[] challenge = server.evaluateResponse(client.evaluateChallenge(new byte[0]));
+        assertNull(client.evaluateChallenge(challenge));
+        assertEquals("zk-client", server.getAuthorizationID());
+        lc.logout();
+    }
+
+    @Test
     void loginModuleRefusesAnUnknownIdentity() {
         Map<String, String> options = new HashMap<>(jaasOptions());
         options.put("identity", "nobody");

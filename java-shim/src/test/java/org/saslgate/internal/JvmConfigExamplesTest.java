@@ -74,7 +74,7 @@ class JvmConfigExamplesTest {
         Configuration c = jaasFile(DIR.resolve("jaas-sidecar.conf"));
         assertEquals(Map.of("transport", "sidecar", "socket", "/run/saslgate/saslgate.sock", "identity", "zk-client"),
                 entry(c, "Client"));
-        assertEquals(Map.of("transport", "sidecar", "socket", "/run/saslgate/saslgate.sock", "identity", "zk-server"),
+        assertEquals(Map.of("transport", "sidecar", "socket", "/run/saslgate/saslgate.sock"),
                 entry(c, "Server"));
         assertNull(c.getAppConfigurationEntry("Other"));
         SaslGateOptions o = SaslGateOptions.fromJaas(entry(c, "Client"));
@@ -86,7 +86,7 @@ class JvmConfigExamplesTest {
         Configuration c = jaasFile(DIR.resolve("jaas-jni.conf"));
         assertEquals(Map.of("transport", "jni", "config", "/etc/saslgate/saslgate.toml", "identity", "zk-client"),
                 entry(c, "Client"));
-        assertEquals(Map.of("transport", "jni", "config", "/etc/saslgate/saslgate.toml", "identity", "zk-server"),
+        assertEquals(Map.of("transport", "jni", "config", "/etc/saslgate/saslgate.toml"),
                 entry(c, "Server"));
         SaslGateOptions client = SaslGateOptions.fromJaas(entry(c, "Client"));
         SaslGateOptions server = SaslGateOptions.fromJaas(entry(c, "Server"));
@@ -129,10 +129,12 @@ class JvmConfigExamplesTest {
         assertEquals(java.util.Set.of(new SaslGatePrincipal("zk-client")), subject.getPrincipals());
         assertEquals(1, subject.getPrivateCredentials(SaslGateTokenCredential.class).size());
 
-        // The Server section's backend (the same daemon) validates what the Client section's login sends.
-        Map<String, Object> serverProps = Map.of("saslgate.transport", "sidecar", "saslgate.socket",
-                daemon.socket.toString());
-        SaslServer server = Sasl.createSaslServer("OAUTHBEARER", "zookeeper", "localhost", serverProps, null);
+        // The Server section logs in without an identity (no token), and the SaslServer created
+        // without SASL properties, as ZooKeeper creates it, uses that login's backend.
+        Subject serverSubject = new Subject();
+        new LoginContext("Server", serverSubject, null, c).login();
+        assertTrue(serverSubject.getPrivateCredentials(SaslGateTokenCredential.class).isEmpty());
+        SaslServer server = Sasl.createSaslServer("OAUTHBEARER", "zookeeper", "localhost", null, null);
         java.security.PrivilegedExceptionAction<SaslClient> create = () -> Sasl.createSaslClient(
                 new String[] {"OAUTHBEARER"}, null, "zookeeper", "localhost", null, null);
         @SuppressWarnings("removal")

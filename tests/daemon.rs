@@ -177,6 +177,40 @@ async fn a_full_session_table_refuses_new_sessions_and_keeps_the_open_ones() {
 }
 
 #[tokio::test]
+async fn idle_connections_beyond_the_cap_wait_instead_of_exhausting_the_daemon() {
+    let d = Daemon::start_with(|socket| {
+        minimal_config(socket, "").replace(
+            "shutdown_grace_secs = 5",
+            "shutdown_grace_secs = 5\nmax_connections = 2",
+        )
+    })
+    .await;
+    // Two peers connect and say nothing.
+    let idle_a = tokio::net::UnixStream::connect(&d.socket)
+        .await
+        .expect("connect");
+    let _idle_b = tokio::net::UnixStream::connect(&d.socket)
+        .await
+        .expect("connect");
+    // A third is not served while both are open...
+    let waiting = tokio::time::timeout(
+        Duration::from_millis(500),
+        d.request("GET", "/healthz", None),
+    )
+    .await;
+    assert!(
+        waiting.is_err(),
+        "a third connection was served past max_connections = 2"
+    );
+    // ...and is once one of them closes.
+    drop(idle_a);
+    let served = tokio::time::timeout(Duration::from_secs(5), d.request("GET", "/healthz", None))
+        .await
+        .expect("served after a connection closed");
+    assert_eq!(served.status, 200);
+}
+
+#[tokio::test]
 async fn step_on_an_unknown_session_is_404() {
     let d = Daemon::start().await;
     let a = d

@@ -27,6 +27,10 @@ pub struct DaemonConfig {
     pub session_idle_secs: u64,
     /// Maximum number of open server SASL sessions. Default 10000.
     pub max_sessions: u64,
+    /// Maximum number of open client connections (Unix socket and TCP together); past it the
+    /// daemon stops accepting until one closes, so its file descriptors are never exhausted.
+    /// Default 1024.
+    pub max_connections: u64,
 }
 
 impl Default for DaemonConfig {
@@ -40,6 +44,7 @@ impl Default for DaemonConfig {
             token_reader_uids: Vec::new(),
             session_idle_secs: 60,
             max_sessions: 10_000,
+            max_connections: 1024,
         }
     }
 }
@@ -89,6 +94,12 @@ impl DaemonConfig {
             return Err(Problem::new(
                 "daemon.max_sessions",
                 "must be between 1 and 10000000",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(Problem::new(
+                "daemon.max_connections",
+                "must be between 1 and 1000000",
             ));
         }
         if !(1..=86_400).contains(&self.session_idle_secs) {

@@ -5,10 +5,16 @@
 use super::DaemonError;
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
+use axum::serve::Listener;
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How a peer reached the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +52,9 @@ pub struct PeerInfo {
     pub addr: Option<SocketAddr>,
 }
 
-impl Connected<IncomingStream<'_, UnixListener>> for PeerInfo {
-    fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Self {
-        let cred = stream.io().peer_cred().ok();
+impl Connected<IncomingStream<'_, Capped<UnixListener>>> for PeerInfo {
+    fn connect_info(stream: IncomingStream<'_, Capped<UnixListener>>) -> Self {
+        let cred = stream.io().io.peer_cred().ok();
         PeerInfo {
             transport: Transport::Unix,
             uid: cred.map(|c| c.uid()),
@@ -59,8 +65,8 @@ impl Connected<IncomingStream<'_, UnixListener>> for PeerInfo {
     }
 }
 
-impl Connected<IncomingStream<'_, TcpListener>> for PeerInfo {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+impl Connected<IncomingStream<'_, Capped<TcpListener>>> for PeerInfo {
+    fn connect_info(stream: IncomingStream<'_, Capped<TcpListener>>) -> Self {
         PeerInfo {
             transport: Transport::Tcp,
             uid: None,
@@ -68,6 +74,93 @@ impl Connected<IncomingStream<'_, TcpListener>> for PeerInfo {
             pid: None,
             addr: Some(*stream.remote_addr()),
         }
+    }
+}
+
+/// A listener that holds at most `max` connections open at once: past that it stops accepting
+/// (new peers wait in the kernel's backlog) until a connection closes, so idle or slow peers
+/// cannot exhaust the daemon's file descriptors (`daemon.max_connections`, shared by the Unix
+/// and TCP listeners).
+pub(crate) struct Capped<L> {
+    inner: L,
+    permits: Arc<Semaphore>,
+}
+
+impl<L> Capped<L> {
+    /// Wraps `inner`, drawing one permit of `permits` per open connection.
+    pub(crate) fn new(inner: L, permits: Arc<Semaphore>) -> Self {
+        Self { inner, permits }
+    }
+}
+
+impl<L: Listener> Listener for Capped<L>
+where
+    L::Io: Unpin,
+{
+    type Io = CappedIo<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // The semaphore is never closed, so acquiring only waits.
+        let permit = self.permits.clone().acquire_owned().await.ok();
+        let (io, addr) = self.inner.accept().await;
+        (
+            CappedIo {
+                io,
+                _permit: permit,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection of a [`Capped`] listener: its permit is released when it closes.
+pub(crate) struct CappedIo<I> {
+    pub(crate) io: I,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for CappedIo<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for CappedIo<I> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
     }
 }
 

@@ -95,6 +95,7 @@ pub struct Daemon {
     unix: Option<(UnixListener, SocketFile)>,
     tcp: Option<TcpListener>,
     grace: Duration,
+    connections: Arc<tokio::sync::Semaphore>,
 }
 
 impl Daemon {
@@ -142,6 +143,9 @@ impl Daemon {
             unix,
             tcp,
             grace: Duration::from_secs(daemon_config.shutdown_grace_secs),
+            connections: Arc::new(tokio::sync::Semaphore::new(
+                usize::try_from(daemon_config.max_connections).unwrap_or(usize::MAX),
+            )),
         })
     }
 
@@ -172,6 +176,7 @@ impl Daemon {
             unix,
             tcp,
             grace,
+            connections,
         } = self;
         let app = routes::router(state.clone())?;
         let mut background = JoinSet::new();
@@ -193,6 +198,7 @@ impl Daemon {
                 let svc = app
                     .clone()
                     .into_make_service_with_connect_info::<PeerInfo>();
+                let listener = listen::Capped::new(listener, connections.clone());
                 servers.spawn(
                     axum::serve(listener, svc)
                         .with_graceful_shutdown(stopped(stop_rx.clone()))
@@ -203,6 +209,7 @@ impl Daemon {
             None => None,
         };
         if let Some(listener) = tcp {
+            let listener = listen::Capped::new(listener, connections.clone());
             let svc = app.into_make_service_with_connect_info::<PeerInfo>();
             servers.spawn(
                 axum::serve(listener, svc)

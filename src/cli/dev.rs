@@ -333,23 +333,12 @@ async fn demo(issuer: &DevIssuer, config: Arc<Config>, socket: &Path) -> anyhow:
     // (b) the OAUTHBEARER initial client response.
     let host = "localhost".to_string();
     let port = 2181;
-    let mut client = ClientSession::new(
-        token.secret.clone(),
-        None,
-        Some(host.clone()),
-        Some(port),
-        Vec::new(),
-    );
-    let initial = client
-        .initial_response()
-        .context("building the initial response")?;
+    let (initial_len, accepted) = api.login(token.secret.clone(), &host, port).await?;
     out.say(format_args!(
-        "(b) {CLIENT}: built the OAUTHBEARER initial client response (RFC 7628 §3.1): no authzid, host={host}, port={port}, {} bytes",
-        initial.len()
+        "(b) {CLIENT}: built the OAUTHBEARER initial client response (RFC 7628 §3.1): no authzid, host={host}, port={port}, {initial_len} bytes"
     ));
 
     // (c) the server side, over the daemon's HTTP API.
-    let accepted = api.exchange(&initial, &mut client).await?;
     if !accepted.last.success {
         bail!(
             "{CLIENT} was refused: {}",
@@ -385,24 +374,8 @@ async fn demo(issuer: &DevIssuer, config: Arc<Config>, socket: &Path) -> anyhow:
         "(d) tampered token: changed client_id \"{CLIENT}\" to \"zk-admin\" in the payload and kept the signature: token.fp={}",
         crate::cache::fingerprint(tampered.as_bytes())
     ));
-    let mut client = ClientSession::new(
-        SecretString::from(tampered),
-        None,
-        Some(host.clone()),
-        Some(port),
-        Vec::new(),
-    );
-    let initial = client
-        .initial_response()
-        .context("building the initial response")?;
-    let refused = api.exchange(&initial, &mut client).await?;
-    report_refusal(&out, &refused)?;
-    if refused.last.reason.as_deref() != Some("bad_signature") {
-        bail!(
-            "the tampered token was not refused for its signature: {:?}",
-            refused.last
-        );
-    }
+    let (_, refused) = api.login(SecretString::from(tampered), &host, port).await?;
+    expect_refusal(&out, &refused, "bad_signature", "the tampered token")?;
 
     // (e) another client of the same issuer, refused by the service policy.
     let other = sources
@@ -413,28 +386,21 @@ async fn demo(issuer: &DevIssuer, config: Arc<Config>, socket: &Path) -> anyhow:
         "(e) {OTHER}: obtained an access token from the same issuer (token.fp={}); it carries role zk-reader only, and service {SERVICE} requires {WRITER_ROLE}",
         other.fingerprint()
     ));
-    let mut client = ClientSession::new(
-        other.secret.clone(),
-        None,
-        Some(host),
-        Some(port),
-        Vec::new(),
-    );
-    let initial = client
-        .initial_response()
-        .context("building the initial response")?;
-    let policy = api.exchange(&initial, &mut client).await?;
-    report_refusal(&out, &policy)?;
-    if policy.last.reason.as_deref() != Some("insufficient_scope") {
-        bail!(
-            "{OTHER} was not refused by the service policy: {:?}",
-            policy.last
-        );
-    }
+    let (_, policy) = api.login(other.secret.clone(), &host, port).await?;
+    expect_refusal(&out, &policy, "insufficient_scope", OTHER)?;
     out.say(format_args!(
         "demo finished as expected: {CLIENT} accepted as \"{}\", the tampered token refused (bad_signature), {OTHER} refused by the service policy (insufficient_scope); stopping",
         accepted.last.authorization_id.as_deref().unwrap_or("")
     ));
+    Ok(())
+}
+
+/// Prints the refusal of an exchange and fails unless it was refused for `reason`.
+fn expect_refusal(out: &Steps, ex: &Exchange, reason: &str, what: &str) -> anyhow::Result<()> {
+    report_refusal(out, ex)?;
+    if ex.last.reason.as_deref() != Some(reason) {
+        bail!("{what} was not refused with {reason}: {:?}", ex.last);
+    }
     Ok(())
 }
 
@@ -522,6 +488,22 @@ impl Api {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// One login with `token`: builds the initial response (no authzid, `host`, `port`) and runs
+    /// [`Api::exchange`]. Returns the initial response's size in bytes and the exchange.
+    async fn login(
+        &self,
+        token: SecretString,
+        host: &str,
+        port: u16,
+    ) -> anyhow::Result<(usize, Exchange)> {
+        let mut client =
+            ClientSession::new(token, None, Some(host.to_string()), Some(port), Vec::new());
+        let initial = client
+            .initial_response()
+            .context("building the initial response")?;
+        Ok((initial.len(), self.exchange(&initial, &mut client).await?))
     }
 
     /// Creates a server session for [`SERVICE`], sends `initial`, and on an error challenge lets

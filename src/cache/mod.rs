@@ -87,11 +87,6 @@ impl ValidationCache {
         self.inner.insert(hash, value);
     }
 
-    /// Drops every entry (after a reload or a key rotation that removed a key).
-    pub fn clear(&self) {
-        self.inner.invalidate_all();
-    }
-
     /// Approximate number of entries.
     pub fn entry_count(&self) -> u64 {
         self.inner.entry_count()

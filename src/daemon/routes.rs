@@ -438,11 +438,10 @@ async fn admin_reload(
     Ok(Json(r).into_response())
 }
 
-/// One authentication's audit record (STYLE §6 rule 6), emitted once as an `info` event with
-/// target `saslgate::audit`.
+/// The audit record of one `/v1/tokens/validate` call (STYLE §6 rule 6), emitted once as an
+/// `info` event with target `saslgate::audit`. SASL sessions emit their own (`sasl::server`).
 struct Audit<'a> {
     service: &'a str,
-    session_id: Option<&'a str>,
     peer: &'a PeerInfo,
     issuer: Option<&'a str>,
     subject: Option<&'a str>,
@@ -466,7 +465,6 @@ impl Default for Audit<'_> {
     fn default() -> Self {
         Self {
             service: "",
-            session_id: None,
             peer: &NO_PEER,
             issuer: None,
             subject: None,
@@ -485,7 +483,6 @@ impl Audit<'_> {
         tracing::info!(
             target: "saslgate::audit",
             service = self.service,
-            session.id = self.session_id.unwrap_or(""),
             issuer = self.issuer.unwrap_or(""),
             subject = self.subject.unwrap_or(""),
             authzid = self.authzid.unwrap_or(""),

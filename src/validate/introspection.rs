@@ -175,11 +175,6 @@ impl Introspector {
         );
         Ok(claims)
     }
-
-    /// Forgets cached results (after a reload).
-    pub(crate) fn clear(&self) {
-        self.cache.invalidate_all();
-    }
 }
 
 struct UntilExpiry;

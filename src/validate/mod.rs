@@ -486,7 +486,7 @@ impl Validator {
         (out, tasks)
     }
 
-    /// Per-issuer key status (readiness, `doctor`).
+    /// Per-issuer key status: keys loaded, key count, last refresh, last error.
     pub fn issuer_status(&self) -> Vec<(String, IssuerStatus)> {
         self.issuers
             .iter()
@@ -872,12 +872,6 @@ impl Validator {
             )));
         }
         Ok(token)
-    }
-
-    /// Drops every cached verification and introspection result.
-    pub fn clear_caches(&self) {
-        self.cache.clear();
-        self.introspection.clear();
     }
 }
 

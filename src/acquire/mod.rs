@@ -18,6 +18,8 @@
 //! `saslgate_acquire_token_expiration_timestamp_seconds{identity}`. Tokens appear in logs only
 //! as `token.fp` (see [`crate::cache::fingerprint`]).
 
+#[cfg(feature = "aws")]
+pub mod aws;
 mod client_credentials;
 pub mod schedule;
 mod token_file;
@@ -150,7 +152,25 @@ impl TokenSources {
         describe_metrics();
         let mut sources = HashMap::new();
         for cfg in &config.identities {
+            let mut refresh_ratio = cfg.refresh_ratio;
             let flow = match cfg.kind {
+                #[cfg(feature = "aws")]
+                IdentityKind::Aws => {
+                    let aws_cfg = cfg.aws.as_ref().ok_or_else(|| AcquireError::Setup {
+                        identity: cfg.name.clone(),
+                        message: "[identities.aws] is not set".into(),
+                    })?;
+                    // A proof lives 15 minutes: re-sign after at most two thirds of that.
+                    refresh_ratio = refresh_ratio.min(aws::MAX_REFRESH_RATIO);
+                    Flow::Aws(Box::new(aws::AwsProof::new(&cfg.name, aws_cfg)))
+                }
+                #[cfg(not(feature = "aws"))]
+                IdentityKind::Aws => {
+                    return Err(AcquireError::Setup {
+                        identity: cfg.name.clone(),
+                        message: "this saslgate was built without the \"aws\" feature".into(),
+                    })
+                }
                 IdentityKind::ClientCredentials => {
                     Flow::ClientCredentials(ClientCredentials::new(cfg, config, http.clone(), env)?)
                 }
@@ -168,7 +188,7 @@ impl TokenSources {
             };
             let source = Source {
                 identity: cfg.name.clone(),
-                refresh_ratio: cfg.refresh_ratio,
+                refresh_ratio,
                 flow,
                 state: tokio::sync::Mutex::new(State::default()),
             };
@@ -211,7 +231,7 @@ impl TokenSources {
     pub fn spawn_refreshers(&self) -> Vec<tokio::task::JoinHandle<()>> {
         self.sources
             .values()
-            .filter(|s| matches!(s.flow, Flow::ClientCredentials(_)))
+            .filter(|s| !matches!(s.flow, Flow::TokenFile(_)))
             .map(|source| {
                 let source = Arc::clone(source);
                 let span = tracing::info_span!("acquire", identity = %source.identity);
@@ -259,6 +279,8 @@ struct Source {
 enum Flow {
     ClientCredentials(ClientCredentials),
     TokenFile(TokenFile),
+    #[cfg(feature = "aws")]
+    Aws(Box<aws::AwsProof>),
 }
 
 #[derive(Default)]
@@ -282,7 +304,9 @@ impl Source {
     async fn current(&self) -> Result<AccessToken, AcquireError> {
         match &self.flow {
             Flow::TokenFile(file) => self.file_token(file).await,
-            Flow::ClientCredentials(cc) => self.endpoint_token(cc).await,
+            Flow::ClientCredentials(cc) => self.endpoint_token(|now| cc.fetch(now)).await,
+            #[cfg(feature = "aws")]
+            Flow::Aws(proof) => self.endpoint_token(|now| proof.fetch(now)).await,
         }
     }
 
@@ -302,7 +326,12 @@ impl Source {
         }
     }
 
-    async fn endpoint_token(&self, cc: &ClientCredentials) -> Result<AccessToken, AcquireError> {
+    /// The cached token, or a new one from `fetch` (called with the Unix time) when it is due.
+    async fn endpoint_token<F, Fut>(&self, fetch: F) -> Result<AccessToken, AcquireError>
+    where
+        F: FnOnce(u64) -> Fut,
+        Fut: std::future::Future<Output = Result<AccessToken, AcquireError>>,
+    {
         let mut state = self.state.lock().await;
         let now = Instant::now();
         let now_secs = unix_now();
@@ -323,7 +352,7 @@ impl Source {
                 return usable(&state).ok_or_else(|| failure.error.clone());
             }
         }
-        match cc.fetch(now_secs).await {
+        match fetch(now_secs).await {
             Ok(token) => {
                 let delay = refresh_in(
                     token.obtained_at,

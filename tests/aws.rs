@@ -882,3 +882,25 @@ async fn a_token_from_aws_eks_get_token_validates() {
     assert_eq!(v.principal.authzid, ROLE_ARN);
     assert_eq!(sts.hits(), 1);
 }
+
+#[test]
+fn the_aws_example_configurations_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/aws");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("read");
+    let server = Config::from_toml_str(&read("server.toml"), "server.toml").expect("server");
+    let aws = server.issuers[0].aws.as_ref().expect("aws issuer");
+    assert_eq!(aws.server_id, "zookeeper.prod.example.com");
+    assert_eq!(
+        aws.allowed_endpoints()
+            .iter()
+            .map(|u| u.as_str().to_string())
+            .collect::<Vec<_>>(),
+        [
+            "https://sts.eu-west-1.amazonaws.com/",
+            "https://sts.us-east-1.amazonaws.com/"
+        ]
+    );
+    let client = Config::from_toml_str(&read("client.toml"), "client.toml").expect("client");
+    let id = client.identities[0].aws.as_ref().expect("aws identity");
+    assert_eq!(id.server_id, aws.server_id);
+}

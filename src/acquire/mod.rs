@@ -152,6 +152,7 @@ impl TokenSources {
         describe_metrics();
         let mut sources = HashMap::new();
         for cfg in &config.identities {
+            #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
             let mut refresh_ratio = cfg.refresh_ratio;
             let flow = match cfg.kind {
                 #[cfg(feature = "aws")]

@@ -21,6 +21,7 @@ mod issuers;
 mod sections;
 mod services;
 
+#[cfg(feature = "aws")]
 pub(crate) use aws::origin;
 pub use aws::{
     AwsEncoding, AwsIdentityConfig, AwsIssuerConfig, AwsResponseFormat, PARTITIONS, STS_WINDOW_SECS,

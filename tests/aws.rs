@@ -904,3 +904,39 @@ fn the_aws_example_configurations_load() {
     let id = client.identities[0].aws.as_ref().expect("aws identity");
     assert_eq!(id.server_id, aws.server_id);
 }
+
+#[test]
+fn saslgate_validate_prints_the_aws_refusal_reason_and_the_failed_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[issuers]]\nname = \"aws\"\nkind = \"aws\"\n[issuers.aws]\nserver_id = \"{SERVER_ID}\"\n\
+             regions = [\"us-east-1\"]\naccounts = [\"{ACCOUNT}\"]\n\
+             [[services]]\nname = \"zookeeper\"\nissuers = [\"aws\"]\n"
+        ),
+    )
+    .expect("write");
+    let token = k8s_wrap(
+        "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&ACTION=GetCallerIdentity",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_saslgate"))
+        .args(["validate", "--service", "zookeeper", "--config"])
+        .arg(&config)
+        .arg("--token")
+        .arg(&token)
+        .output()
+        .expect("run saslgate validate");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("reason: aws_duplicate_parameter"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("aws proof         FAILED: aws_duplicate_parameter"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("signature         n/a"), "{stdout}");
+}

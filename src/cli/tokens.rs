@@ -182,10 +182,10 @@ fn print_checks(rejection: Option<&crate::Rejection>, method: crate::validate::V
                 "FAILED: {}",
                 rejection.map(|r| r.to_string()).unwrap_or_default()
             )
+        } else if not_applicable && (reached || method == ValidationMethod::AwsSts) {
+            "n/a".to_string()
         } else if !reached {
             "not reached".to_string()
-        } else if not_applicable {
-            "n/a".to_string()
         } else {
             "ok".to_string()
         };

@@ -940,3 +940,24 @@ fn saslgate_validate_prints_the_aws_refusal_reason_and_the_failed_check() {
     );
     assert!(stdout.contains("signature         n/a"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauthbearer_exchange_with_an_aws_proof_yields_the_role_arn() {
+    let sts = standin().await;
+    let core = core_at(server(&sts.base, "", ""), 0);
+    let token = secrecy::SecretString::from(k8s_token(&sts.base));
+    let initial = saslgate::ClientSession::new(
+        token,
+        None,
+        Some("zk1.example.com".into()),
+        Some(2181),
+        Vec::new(),
+    )
+    .initial_response()
+    .expect("initial response");
+    let mut server =
+        saslgate::ServerSession::new(core, "zookeeper", "zk1.example.com").expect("session");
+    server.step(&initial).await.expect("step");
+    assert!(server.is_complete());
+    assert_eq!(server.authorization_id(), Some(ROLE_ARN));
+}

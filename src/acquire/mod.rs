@@ -471,6 +471,29 @@ mod tests {
         assert_eq!(jwt_exp("a.b.c"), None);
     }
 
+    #[cfg(feature = "aws")]
+    #[tokio::test]
+    async fn aws_proofs_are_re_signed_after_at_most_ten_of_their_fifteen_minutes() {
+        let cfg = config(
+            r#"
+            [[identities]]
+            name = "zk-aws"
+            kind = "aws"
+            refresh_ratio = 0.9
+            [identities.aws]
+            server_id = "zk"
+            region = "eu-west-1"
+            "#,
+        );
+        let http = HttpClient::new(&cfg).expect("http");
+        let sources = TokenSources::with_env(&cfg, http, &|_| None).expect("sources");
+        let source = sources.sources.get("zk-aws").expect("source");
+        assert!((source.refresh_ratio - 2.0 / 3.0).abs() < 1e-9);
+        // A proof signed now expires with STS's window: refreshed at 600 s ± 5 %.
+        let delay = refresh_in(1_000, Some(1_900), 1_000, source.refresh_ratio, 1.0);
+        assert!((570..=630).contains(&delay.as_secs()), "{delay:?}");
+    }
+
     #[tokio::test]
     async fn unknown_identity_is_reported_by_name() {
         let cfg = config("");

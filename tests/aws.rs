@@ -961,3 +961,14 @@ async fn an_oauthbearer_exchange_with_an_aws_proof_yields_the_role_arn() {
     assert!(server.is_complete());
     assert_eq!(server.authorization_id(), Some(ROLE_ARN));
 }
+
+#[tokio::test]
+async fn an_aws_issuer_is_ready_at_start_without_any_request() {
+    let sts = standin().await;
+    let core = core_at(server(&sts.base, "", ""), 0);
+    let results = core.start().await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].0, "aws");
+    assert!(results[0].1.is_ok());
+    assert_eq!(sts.hits(), 0, "nothing is fetched for an AWS issuer");
+}

@@ -6,12 +6,14 @@
 #   scripts/test.sh
 #
 # Steps:
-#   1. tools: rustfmt and clippy components; npm dependencies of tests/oidc-provider (npm ci)
+#   1. tools: rustfmt and clippy components; npm dependencies of tests/oidc-provider (npm ci);
+#      moto[server] and awscli from PyPI in the virtual environment $SASLGATE_CACHE/aws-venv
+#      (created once, reused), for tests/aws.rs
 #   2. Keycloak: install (through Maven, cached) and start on free loopback ports, in the
 #      background while cargo compiles; stopped on exit
 #   3. cargo fmt --check, cargo clippy --all-targets -D warnings
-#   4. cargo test --workspace with SASLGATE_REQUIRE_KEYCLOAK=1, SASLGATE_REQUIRE_OIDC_PROVIDER=1
-#      and SASLGATE_REQUIRE_JVM=1 (the jni-bridge smoke test in a real JVM), so a missing
+#   4. cargo test --workspace with SASLGATE_REQUIRE_KEYCLOAK=1, SASLGATE_REQUIRE_OIDC_PROVIDER=1,
+#      SASLGATE_REQUIRE_AWS_VENV=1 and SASLGATE_REQUIRE_JVM=1 (the jni-bridge smoke test in a real JVM), so a missing
 #      provider or JVM fails instead of skipping
 #   5. java-shim, if java-shim/pom.xml exists: builds the debug JNI library with the testing
 #      natives (cargo build -p saslgate-jni --features testing) and the saslgate binary, copies
@@ -112,6 +114,17 @@ npm_ci() {
     (cd tests/oidc-provider && npm ci --no-audit --no-fund </dev/null)
 }
 
+# moto (the AWS emulator) and the AWS CLI for tests/aws.rs, pinned, installed once.
+AWS_VENV="$SASLGATE_CACHE/aws-venv"
+aws_venv() {
+    if [[ -x "$AWS_VENV/bin/moto_server" && -x "$AWS_VENV/bin/aws" ]]; then
+        return 0
+    fi
+    python3 -m venv "$AWS_VENV"
+    "$AWS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+        'moto[server]==5.2.5' 'awscli==1.46.3' </dev/null
+}
+
 wait_keycloak() {
     local rc=0
     wait "$KEYCLOAK_START_PID" || rc=$?
@@ -129,7 +142,7 @@ wait_keycloak() {
 
 cargo_test() {
     SASLGATE_REQUIRE_KEYCLOAK=1 SASLGATE_REQUIRE_OIDC_PROVIDER=1 SASLGATE_REQUIRE_JVM=1 \
-        cargo test --workspace
+        SASLGATE_REQUIRE_AWS_VENV=1 SASLGATE_AWS_VENV="$AWS_VENV" cargo test --workspace
 }
 
 # shellcheck source=scripts/platform.sh
@@ -180,7 +193,7 @@ dependency_check() {
 feature_builds() {
     local f rc=0
     cargo check --quiet -p saslgate --no-default-features --all-targets || rc=1
-    for f in oidc kubernetes; do
+    for f in oidc kubernetes aws; do
         cargo check --quiet -p saslgate --no-default-features --features "$f" || rc=1
     done
     return "$rc"
@@ -206,6 +219,7 @@ fuzz() {
 
 step "rust components" rust_components
 step "npm ci (oidc-provider)" npm_ci
+step "aws venv (moto, awscli)" aws_venv
 step "keycloak install" scripts/keycloak.sh install
 
 # Keycloak boots (about 20 s) while cargo compiles.

@@ -51,6 +51,22 @@ pub fn jwks_json(data: &[u8]) {
     crate::validate::fuzzing_parse_jwks(data);
 }
 
+/// Screens `data` as an AWS STS proof: as given, and base64url-wrapped in each encoding's
+/// prefix so the URL, query, vault document and header rules are reached; then parses `data`
+/// as an STS GetCallerIdentity answer (XML and JSON) and canonicalises its ARN.
+#[cfg(feature = "aws")]
+pub fn aws_proof(data: &[u8]) {
+    use base64::Engine as _;
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::validate::aws::fuzzing_check_proof(text);
+    }
+    let wrapped = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data);
+    for prefix in ["k8s-aws-v1.", "vault-aws-iam-v1."] {
+        let _ = crate::validate::aws::fuzzing_check_proof(&format!("{prefix}{wrapped}"));
+    }
+    crate::validate::aws::fuzzing_parse_response(data);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +80,8 @@ mod tests {
         rfc7628_error_json(br#"{"status":"invalid_token"}"#);
         jwt_compact(b"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.c2ln");
         jwks_json(br#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}"#);
+        #[cfg(feature = "aws")]
+        aws_proof(b"http://127.0.0.1:8080/?Action=GetCallerIdentity&action=x");
     }
 
     proptest! {
@@ -74,6 +92,18 @@ mod tests {
             rfc7628_error_json(&data);
             jwt_compact(&data);
             jwks_json(&data);
+            #[cfg(feature = "aws")]
+            aws_proof(&data);
+        }
+
+        #[cfg(feature = "aws")]
+        #[test]
+        fn the_aws_proof_parser_never_panics_on_url_like_input(
+            query in proptest::collection::vec("[A-Za-z-]{1,20}=[A-Za-z0-9%/;:-]{0,20}", 0..12),
+            host in "(127\\.0\\.0\\.1:8080|sts\\.us-east-1\\.amazonaws\\.com|[a-z.]{1,12})",
+        ) {
+            let url = format!("https://{host}/?{}", query.join("&"));
+            aws_proof(url.as_bytes());
         }
 
         #[test]

@@ -64,6 +64,8 @@ pub struct Response {
     pub max_age_secs: Option<u64>,
     /// `Date` header parsed as seconds since the Unix epoch, when present (for clock skew).
     pub date_unix_secs: Option<u64>,
+    /// The `Content-Type` header as sent, when present and ASCII.
+    pub content_type: Option<String>,
     /// The body bytes (at most `limits.max_response_bytes`).
     pub body: Vec<u8>,
 }
@@ -188,6 +190,21 @@ impl HttpClient {
         url: &Url,
         req: reqwest::RequestBuilder,
     ) -> Result<Response, HttpError> {
+        self.send_limited(url, req, self.max_response_bytes).await
+    }
+
+    /// As [`HttpClient::send`], reading at most `limit` bytes (itself at most
+    /// `limits.max_response_bytes`).
+    ///
+    /// # Errors
+    /// As [`HttpClient::send`].
+    pub async fn send_limited(
+        &self,
+        url: &Url,
+        req: reqwest::RequestBuilder,
+        limit: usize,
+    ) -> Result<Response, HttpError> {
+        let limit = limit.min(self.max_response_bytes);
         let shown = redact(url);
         let mut resp = req.send().await.map_err(|source| HttpError::Transport {
             url: shown.clone(),
@@ -196,11 +213,8 @@ impl HttpClient {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         if let Some(len) = resp.content_length() {
-            if len > self.max_response_bytes as u64 {
-                return Err(HttpError::TooLarge {
-                    url: shown,
-                    limit: self.max_response_bytes,
-                });
+            if len > limit as u64 {
+                return Err(HttpError::TooLarge { url: shown, limit });
             }
         }
         let mut body = Vec::new();
@@ -208,11 +222,8 @@ impl HttpClient {
             url: shown.clone(),
             source,
         })? {
-            if body.len() + chunk.len() > self.max_response_bytes {
-                return Err(HttpError::TooLarge {
-                    url: shown,
-                    limit: self.max_response_bytes,
-                });
+            if body.len() + chunk.len() > limit {
+                return Err(HttpError::TooLarge { url: shown, limit });
             }
             body.extend_from_slice(&chunk);
         }
@@ -234,6 +245,10 @@ impl HttpClient {
                 .get(reqwest::header::DATE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(httpdate_to_unix),
+            content_type: headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
             body,
         })
     }

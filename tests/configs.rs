@@ -75,6 +75,7 @@ fn the_reference_configuration_names_every_field() {
         "issuers.rs",
         "identities.rs",
         "services.rs",
+        "aws.rs",
     ] {
         let source =
             std::fs::read_to_string(root.join("src/config").join(file)).expect("config source");

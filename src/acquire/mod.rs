@@ -18,6 +18,8 @@
 //! `saslgate_acquire_token_expiration_timestamp_seconds{identity}`. Tokens appear in logs only
 //! as `token.fp` (see [`crate::cache::fingerprint`]).
 
+#[cfg(feature = "aws")]
+pub mod aws;
 mod client_credentials;
 pub mod schedule;
 mod token_file;
@@ -150,7 +152,26 @@ impl TokenSources {
         describe_metrics();
         let mut sources = HashMap::new();
         for cfg in &config.identities {
+            #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+            let mut refresh_ratio = cfg.refresh_ratio;
             let flow = match cfg.kind {
+                #[cfg(feature = "aws")]
+                IdentityKind::Aws => {
+                    let aws_cfg = cfg.aws.as_ref().ok_or_else(|| AcquireError::Setup {
+                        identity: cfg.name.clone(),
+                        message: "[identities.aws] is not set".into(),
+                    })?;
+                    // A proof lives 15 minutes: re-sign after at most two thirds of that.
+                    refresh_ratio = refresh_ratio.min(aws::MAX_REFRESH_RATIO);
+                    Flow::Aws(Box::new(aws::AwsProof::new(&cfg.name, aws_cfg)))
+                }
+                #[cfg(not(feature = "aws"))]
+                IdentityKind::Aws => {
+                    return Err(AcquireError::Setup {
+                        identity: cfg.name.clone(),
+                        message: "this saslgate was built without the \"aws\" feature".into(),
+                    })
+                }
                 IdentityKind::ClientCredentials => {
                     Flow::ClientCredentials(ClientCredentials::new(cfg, config, http.clone(), env)?)
                 }
@@ -168,7 +189,7 @@ impl TokenSources {
             };
             let source = Source {
                 identity: cfg.name.clone(),
-                refresh_ratio: cfg.refresh_ratio,
+                refresh_ratio,
                 flow,
                 state: tokio::sync::Mutex::new(State::default()),
             };
@@ -211,7 +232,7 @@ impl TokenSources {
     pub fn spawn_refreshers(&self) -> Vec<tokio::task::JoinHandle<()>> {
         self.sources
             .values()
-            .filter(|s| matches!(s.flow, Flow::ClientCredentials(_)))
+            .filter(|s| !matches!(s.flow, Flow::TokenFile(_)))
             .map(|source| {
                 let source = Arc::clone(source);
                 let span = tracing::info_span!("acquire", identity = %source.identity);
@@ -259,6 +280,8 @@ struct Source {
 enum Flow {
     ClientCredentials(ClientCredentials),
     TokenFile(TokenFile),
+    #[cfg(feature = "aws")]
+    Aws(Box<aws::AwsProof>),
 }
 
 #[derive(Default)]
@@ -282,7 +305,9 @@ impl Source {
     async fn current(&self) -> Result<AccessToken, AcquireError> {
         match &self.flow {
             Flow::TokenFile(file) => self.file_token(file).await,
-            Flow::ClientCredentials(cc) => self.endpoint_token(cc).await,
+            Flow::ClientCredentials(cc) => self.endpoint_token(|now| cc.fetch(now)).await,
+            #[cfg(feature = "aws")]
+            Flow::Aws(proof) => self.endpoint_token(|now| proof.fetch(now)).await,
         }
     }
 
@@ -302,7 +327,12 @@ impl Source {
         }
     }
 
-    async fn endpoint_token(&self, cc: &ClientCredentials) -> Result<AccessToken, AcquireError> {
+    /// The cached token, or a new one from `fetch` (called with the Unix time) when it is due.
+    async fn endpoint_token<F, Fut>(&self, fetch: F) -> Result<AccessToken, AcquireError>
+    where
+        F: FnOnce(u64) -> Fut,
+        Fut: std::future::Future<Output = Result<AccessToken, AcquireError>>,
+    {
         let mut state = self.state.lock().await;
         let now = Instant::now();
         let now_secs = unix_now();
@@ -323,7 +353,7 @@ impl Source {
                 return usable(&state).ok_or_else(|| failure.error.clone());
             }
         }
-        match cc.fetch(now_secs).await {
+        match fetch(now_secs).await {
             Ok(token) => {
                 let delay = refresh_in(
                     token.obtained_at,
@@ -439,6 +469,29 @@ mod tests {
         assert_eq!(jwt_exp(&jwt), Some(1_700_000_000));
         assert_eq!(jwt_exp("opaque-token"), None);
         assert_eq!(jwt_exp("a.b.c"), None);
+    }
+
+    #[cfg(feature = "aws")]
+    #[tokio::test]
+    async fn aws_proofs_are_re_signed_after_at_most_ten_of_their_fifteen_minutes() {
+        let cfg = config(
+            r#"
+            [[identities]]
+            name = "zk-aws"
+            kind = "aws"
+            refresh_ratio = 0.9
+            [identities.aws]
+            server_id = "zk"
+            region = "eu-west-1"
+            "#,
+        );
+        let http = HttpClient::new(&cfg).expect("http");
+        let sources = TokenSources::with_env(&cfg, http, &|_| None).expect("sources");
+        let source = sources.sources.get("zk-aws").expect("source");
+        assert!((source.refresh_ratio - 2.0 / 3.0).abs() < 1e-9);
+        // A proof signed now expires with STS's window: refreshed at 600 s ± 5 %.
+        let delay = refresh_in(1_000, Some(1_900), 1_000, source.refresh_ratio, 1.0);
+        assert!((570..=630).contains(&delay.as_secs()), "{delay:?}");
     }
 
     #[tokio::test]

@@ -193,6 +193,22 @@ fn check_config(path: &Path) -> i32 {
     }
     println!("{}: OK ({config})", path.display());
     for i in &config.issuers {
+        if let Some(aws) = &i.aws {
+            let endpoints: Vec<String> = aws
+                .allowed_endpoints()
+                .iter()
+                .map(|u| u.as_str().trim_end_matches('/').to_string())
+                .collect();
+            println!(
+                "  issuer   {:<20} AWS STS (server_id {:?}, endpoints [{}], accounts [{}], role_arns [{}])",
+                i.name,
+                aws.server_id,
+                endpoints.join(", "),
+                aws.accounts.join(", "),
+                aws.role_arns.join(", ")
+            );
+            continue;
+        }
         println!(
             "  issuer   {:<20} {} (kind {:?}, validation {:?}, audiences [{}])",
             i.name,

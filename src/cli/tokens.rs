@@ -129,7 +129,12 @@ pub(crate) fn validate(
                 EXIT_OK
             }
             Err(ValidateError::Rejected(r)) => {
-                print_checks(Some(&r), crate::validate::ValidationMethod::Jwt);
+                let method = if r.as_str().starts_with("aws_") {
+                    crate::validate::ValidationMethod::AwsSts
+                } else {
+                    crate::validate::ValidationMethod::Jwt
+                };
+                print_checks(Some(&r), method);
                 println!("valid: no");
                 println!("reason: {}", r.as_str());
                 println!("message: {r}");
@@ -159,7 +164,12 @@ fn print_checks(rejection: Option<&crate::Rejection>, method: crate::validate::V
     let mut reached = true;
     println!("checks:");
     for check in CHECKS {
+        let aws_check = check.starts_with("aws ");
         let not_applicable = match method {
+            ValidationMethod::AwsSts => {
+                !aws_check && !matches!(*check, "service" | "size" | "principal")
+            }
+            _ if aws_check => true,
             ValidationMethod::Jwt => *check == "introspection",
             ValidationMethod::Introspection => {
                 matches!(*check, "algorithm" | "headers" | "key" | "signature")
@@ -172,10 +182,10 @@ fn print_checks(rejection: Option<&crate::Rejection>, method: crate::validate::V
                 "FAILED: {}",
                 rejection.map(|r| r.to_string()).unwrap_or_default()
             )
+        } else if not_applicable && (reached || method == ValidationMethod::AwsSts) {
+            "n/a".to_string()
         } else if !reached {
             "not reached".to_string()
-        } else if not_applicable {
-            "n/a".to_string()
         } else {
             "ok".to_string()
         };

@@ -1,6 +1,6 @@
 //! `[[identities]]`: credentials this node acquires for itself.
 
-use super::{check_outbound_url, Config, Problem};
+use super::{check_outbound_url, AwsIdentityConfig, Config, Problem};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -16,6 +16,9 @@ pub enum IdentityKind {
     /// A token read from a file and re-read when it changes (Kubernetes projected
     /// service-account tokens, or any file another agent keeps fresh).
     TokenFile,
+    /// An AWS IAM identity proven by a signed `sts:GetCallerIdentity` request
+    /// (`[identities.aws]`).
+    Aws,
 }
 
 /// How a client authenticates at the token endpoint.
@@ -81,6 +84,9 @@ pub struct IdentityConfig {
     /// Default 0.8.
     #[serde(default = "default_refresh_ratio")]
     pub refresh_ratio: f64,
+    /// AWS settings; required for (and only allowed with) `kind = "aws"`.
+    #[serde(default)]
+    pub aws: Option<AwsIdentityConfig>,
 }
 
 fn default_refresh_ratio() -> f64 {
@@ -117,7 +123,28 @@ impl IdentityConfig {
                 ));
             }
         }
+        if self.aws.is_some() && self.kind != IdentityKind::Aws {
+            return Err(Problem::new(
+                format!("{key}.aws"),
+                "[identities.aws] is only allowed with kind = \"aws\"",
+            ));
+        }
         match self.kind {
+            IdentityKind::Aws => {
+                if !cfg!(feature = "aws") {
+                    return Err(Problem::new(
+                        format!("{key}.kind"),
+                        "this saslgate was built without the \"aws\" feature",
+                    ));
+                }
+                let Some(aws) = &self.aws else {
+                    return Err(Problem::new(
+                        format!("{key}.aws"),
+                        "kind = \"aws\" needs an [identities.aws] table (server_id, ...)",
+                    ));
+                };
+                aws.check(&format!("{key}.aws"), &config.danger)?;
+            }
             IdentityKind::ClientCredentials => {
                 if self.client_id.as_deref().unwrap_or("").is_empty() {
                     return Err(Problem::new(

@@ -1,6 +1,6 @@
 //! `[[issuers]]`: the token issuers this node trusts.
 
-use super::{check_outbound_url, Danger, Problem};
+use super::{check_outbound_url, AwsIssuerConfig, Danger, Problem};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -16,6 +16,9 @@ pub enum IssuerKind {
     Oidc,
     /// Keycloak: `preferred_username`, `realm_access.roles`, `resource_access.<client>.roles`.
     Keycloak,
+    /// AWS IAM through STS `GetCallerIdentity` proofs (`[issuers.aws]`); the default
+    /// authorization identity is the canonical ARN (the role ARN for assumed roles).
+    Aws,
 }
 
 /// How tokens of this issuer are validated.
@@ -42,6 +45,8 @@ pub struct IssuerConfig {
     /// Short name used in other sections, metrics and logs (`keycloak-prod`).
     pub name: String,
     /// The issuer identifier, exactly as in the `iss` claim and the discovery document.
+    /// Required, except for `kind = "aws"` (whose proofs carry no issuer).
+    #[serde(default = "unset_issuer")]
     pub issuer: Url,
     /// Other `iss` values accepted for this issuer (frontend/backend hostnames, Keycloak#29783).
     #[serde(default)]
@@ -83,6 +88,9 @@ pub struct IssuerConfig {
     /// RFC 7662 introspection settings; required for `introspection` and `hybrid`.
     #[serde(default)]
     pub introspection: Option<IntrospectionConfig>,
+    /// AWS STS settings; required for (and only allowed with) `kind = "aws"`.
+    #[serde(default)]
+    pub aws: Option<AwsIssuerConfig>,
 }
 
 /// `[issuers.introspection]`: RFC 7662 endpoint and the client that calls it.
@@ -108,6 +116,14 @@ pub struct IntrospectionConfig {
     /// In `hybrid` mode, how often one token is re-checked, in seconds. Default 60.
     #[serde(default = "default_recheck")]
     pub recheck_secs: u64,
+}
+
+/// The placeholder of an unset `issuer` (allowed for `kind = "aws"` only).
+pub(crate) const UNSET_ISSUER: &str = "urn:saslgate:unset";
+
+fn unset_issuer() -> Url {
+    // A constant that parses; `Url::parse` cannot fail on it.
+    Url::parse(UNSET_ISSUER).unwrap_or_else(|_| unreachable!("constant URL"))
 }
 
 fn yes() -> bool {
@@ -145,6 +161,11 @@ impl IssuerConfig {
             .unwrap_or_else(|_| self.issuer.clone())
     }
 
+    /// True for `kind = "aws"`: proofs are STS requests, there are no keys to load.
+    pub fn is_aws(&self) -> bool {
+        self.kind == IssuerKind::Aws
+    }
+
     /// True when `iss` names this issuer: the issuer URL or one of its aliases, compared exactly.
     pub fn matches_iss(&self, iss: &str) -> bool {
         iss == self.issuer.as_str()
@@ -152,7 +173,12 @@ impl IssuerConfig {
             || self.aliases.iter().any(|a| a == iss)
     }
 
-    pub(crate) fn check(&self, key: &str, danger: &Danger) -> Result<(), Problem> {
+    pub(crate) fn check(
+        &self,
+        key: &str,
+        danger: &Danger,
+        max_token_bytes: usize,
+    ) -> Result<(), Problem> {
         if self.name.is_empty()
             || !self
                 .name
@@ -166,6 +192,18 @@ impl IssuerConfig {
                     self.name
                 ),
             ));
+        }
+        if self.is_aws() {
+            return self.check_aws(key, danger, max_token_bytes);
+        }
+        if self.aws.is_some() {
+            return Err(Problem::new(
+                format!("{key}.aws"),
+                "[issuers.aws] is only allowed with kind = \"aws\"",
+            ));
+        }
+        if self.issuer.as_str() == UNSET_ISSUER {
+            return Err(Problem::new(format!("{key}.issuer"), "is required"));
         }
         check_outbound_url(&format!("{key}.issuer"), &self.issuer, danger)?;
         if let Some(u) = &self.jwks_uri {
@@ -241,5 +279,42 @@ impl IssuerConfig {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The checks of `kind = "aws"`: an `[issuers.aws]` table, none of the OIDC keys.
+    fn check_aws(&self, key: &str, danger: &Danger, max_token_bytes: usize) -> Result<(), Problem> {
+        if !cfg!(feature = "aws") {
+            return Err(Problem::new(
+                format!("{key}.kind"),
+                "this saslgate was built without the \"aws\" feature",
+            ));
+        }
+        let Some(aws) = &self.aws else {
+            return Err(Problem::new(
+                format!("{key}.aws"),
+                "kind = \"aws\" needs an [issuers.aws] table (server_id, endpoints or regions, accounts or role_arns)",
+            ));
+        };
+        if self.issuer.as_str() != UNSET_ISSUER
+            || self.jwks_uri.is_some()
+            || self.discovery_url.is_some()
+            || self.introspection.is_some()
+            || self.validation != ValidationMode::Jwt
+            || !self.aliases.is_empty()
+            || !self.audiences.is_empty()
+            || self.typ.is_some()
+        {
+            return Err(Problem::new(
+                key.to_string(),
+                "kind = \"aws\" takes no issuer, aliases, audiences, jwks_uri, discovery_url, typ, validation or introspection (the proof is bound by [issuers.aws] server_id)",
+            ));
+        }
+        if self.leeway_secs > 300 {
+            return Err(Problem::new(
+                format!("{key}.leeway_secs"),
+                format!("{} seconds is more than 5 minutes", self.leeway_secs),
+            ));
+        }
+        aws.check(&format!("{key}.aws"), danger, max_token_bytes)
     }
 }

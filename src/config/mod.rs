@@ -15,11 +15,17 @@
 //! audience (its own or its issuers'), every issuer has a JWKS source or an introspection
 //! endpoint, and an `http://` URL off loopback is an error unless `[danger]` allows it.
 
+mod aws;
 mod identities;
 mod issuers;
 mod sections;
 mod services;
 
+#[cfg(feature = "aws")]
+pub(crate) use aws::origin;
+pub use aws::{
+    AwsEncoding, AwsIdentityConfig, AwsIssuerConfig, AwsResponseFormat, PARTITIONS, STS_WINDOW_SECS,
+};
 pub use identities::{ClientAuthMethod, IdentityConfig, IdentityKind};
 pub use issuers::{IntrospectionConfig, IssuerConfig, IssuerKind, ValidationMode};
 pub use sections::{CacheConfig, DaemonConfig, Danger, LimitsConfig, LogConfig, LogFormat};
@@ -277,7 +283,7 @@ impl Config {
                     format!("duplicate issuer name {:?}", issuer.name),
                 ));
             }
-            issuer.check(&key, &self.danger)?;
+            issuer.check(&key, &self.danger, self.limits.max_token_bytes)?;
         }
         let mut names = std::collections::HashSet::new();
         for (i, identity) in self.identities.iter().enumerate() {

@@ -359,6 +359,9 @@ pub struct Danger {
     pub allow_tcp_non_loopback: bool,
     /// Accept tokens without checking `aud` for services that configure no audience.
     pub skip_audience_check: bool,
+    /// Allow `http://` STS endpoints on loopback (a test STS such as moto), for AWS proofs and
+    /// their replays. Off loopback, STS is always https.
+    pub allow_http_sts_loopback: bool,
 }
 
 impl Danger {
@@ -373,6 +376,9 @@ impl Danger {
         }
         if self.skip_audience_check {
             w.push("[danger] skip_audience_check: tokens issued for other services are accepted where no audience is configured");
+        }
+        if self.allow_http_sts_loopback {
+            w.push("[danger] allow_http_sts_loopback: AWS proofs may target, and are replayed to, http:// STS endpoints on loopback (tests only)");
         }
         w
     }

@@ -1,7 +1,7 @@
 //! `[[services]]` (who may authenticate to what) and `[principal]` (how a verified identity
 //! becomes an authorization identity).
 
-use super::{Config, Problem};
+use super::{aws::check_policy_lists, Config, Problem};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -37,6 +37,13 @@ pub struct ServiceConfig {
     /// `openid-configuration` URL reported in the RFC 7628 error JSON.
     #[serde(default)]
     pub error_openid_configuration: Option<String>,
+    /// AWS account ids accepted by this service; replaces its AWS issuers' `accounts` when set.
+    #[serde(default)]
+    pub aws_accounts: Vec<String>,
+    /// Canonical ARN patterns accepted by this service; replaces its AWS issuers' `role_arns`
+    /// when set (see `[issuers.aws] role_arns`).
+    #[serde(default)]
+    pub aws_role_arns: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -81,7 +88,22 @@ impl ServiceConfig {
                 ));
             }
         }
-        if self.effective_audiences(config).is_empty() && !config.danger.skip_audience_check {
+        check_policy_lists(key, &self.aws_accounts, &self.aws_role_arns)?;
+        let issuers = || self.issuers.iter().filter_map(|n| config.issuer(n));
+        if (!self.aws_accounts.is_empty() || !self.aws_role_arns.is_empty())
+            && !issuers().any(|i| i.is_aws())
+        {
+            return Err(Problem::new(
+                format!("{key}.aws_accounts"),
+                "aws_accounts and aws_role_arns need an issuer of kind = \"aws\"",
+            ));
+        }
+        // AWS proofs are bound by the signed server ID, not an audience.
+        let needs_audience = issuers().any(|i| !i.is_aws());
+        if needs_audience
+            && self.effective_audiences(config).is_empty()
+            && !config.danger.skip_audience_check
+        {
             return Err(Problem::new(
                 format!("{key}.audiences"),
                 "no audience: neither the service nor its issuers list one",

@@ -23,6 +23,12 @@
 //! |---|---|---|
 //! | `keycloak` | `preferred_username` (a service-account token has `service-account-<client id>`) | `realm_access.roles`, then `groups` if present |
 //! | `oidc` | `sub` | `groups` if present |
+//! | `aws` | `arn`: the canonical ARN, the role ARN for an assumed role (a ZooKeeper `sasl:` id) | none |
+//!
+//! For AWS the claims are `arn`, `caller_arn`, `account`, `user_id`, `session_name`,
+//! `role_name`, `partition`, `arn_kind` (see `validate::aws`); a Hadoop user named after the
+//! role is `[[principal.rules]] issuer = "<aws issuer>"`, `match = { arn_kind = "assumed-role" }`,
+//! `authzid = "{role_name}"`.
 //!
 //! A missing identity claim is [`Rejection::UnmappedIdentity`].
 //!
@@ -85,6 +91,7 @@ pub fn map(
     }
     let (claim, group_paths): (&str, &[&str]) = match issuer.kind {
         IssuerKind::Keycloak => ("preferred_username", &["realm_access.roles", "groups"]),
+        IssuerKind::Aws => ("arn", &[]),
         _ => ("sub", &["groups"]),
     };
     let authzid = lookup(claims, claim)

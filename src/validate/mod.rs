@@ -25,6 +25,8 @@
 //! are not: they live only in the introspection cache, so revocation is seen within
 //! `cache.introspection_ttl_secs`.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 mod discovery;
 mod introspection;
 mod jwks;
@@ -82,6 +84,8 @@ pub enum ValidationMethod {
     Introspection,
     /// Local JWT check plus introspection re-check.
     Hybrid,
+    /// An AWS `sts:GetCallerIdentity` proof replayed to STS.
+    AwsSts,
 }
 
 /// Why a token or SASL message was refused. Each variant is one reason; the metric label and
@@ -89,6 +93,10 @@ pub enum ValidationMethod {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
+    /// An AWS STS proof broke one of the rules of [`aws`] (the reason names the rule).
+    #[cfg(feature = "aws")]
+    #[error("{0}")]
+    Aws(aws::AwsRejection),
     /// The token's `aud` contains none of the service's audiences.
     #[error("audience mismatch: token aud {found:?} contains none of {expected:?}")]
     AudienceMismatch {
@@ -202,6 +210,8 @@ impl Rejection {
     /// A stable lower_snake name for metrics and audit events.
     pub fn as_str(&self) -> &'static str {
         match self {
+            #[cfg(feature = "aws")]
+            Rejection::Aws(r) => r.reason.as_str(),
             Rejection::AudienceMismatch { .. } => "audience_mismatch",
             Rejection::AuthzidNotAllowed { .. } => "authzid_not_allowed",
             Rejection::BadKey(_) => "bad_key",
@@ -232,6 +242,8 @@ impl Rejection {
     /// the SASL layer (message syntax, extensions, authzid).
     pub fn failed_check(&self) -> &'static str {
         match self {
+            #[cfg(feature = "aws")]
+            Rejection::Aws(r) => r.reason.check(),
             Rejection::UnknownService(_) => "service",
             Rejection::TokenTooLarge { .. } => "size",
             Rejection::MalformedToken(_) => "structure",
@@ -320,7 +332,10 @@ pub const CHECKS: &[&str] = &[
     "time",
     "typ",
     "introspection",
+    "aws proof",
+    "aws sts",
     "principal",
+    "aws policy",
     "audience",
     "scopes and roles",
 ];
@@ -426,6 +441,7 @@ impl Validator {
         let issuers = config
             .issuers
             .iter()
+            .filter(|i| !i.is_aws())
             .map(|i| Arc::new(jwks::IssuerKeys::new(i.clone(), &config.cache)))
             .collect();
         let cache = ValidationCache::new(
@@ -482,6 +498,10 @@ impl Validator {
                 }
             };
             out.push((issuer.config.name.clone(), result));
+        }
+        // AWS issuers have nothing to load: STS checks each proof.
+        for aws in self.config.issuers.iter().filter(|i| i.is_aws()) {
+            out.push((aws.name.clone(), Ok(())));
         }
         (out, tasks)
     }
@@ -585,7 +605,10 @@ impl Validator {
         // Only local JWT verifications are kept until `exp`. An introspected result (modes
         // `introspection` and `hybrid`) is reused through the introspection cache alone, which
         // bounds it by `cache.introspection_ttl_secs`, so a revoked token is refused in time.
-        if verified.method == ValidationMethod::Jwt {
+        if matches!(
+            verified.method,
+            ValidationMethod::Jwt | ValidationMethod::AwsSts
+        ) {
             self.cache.insert(hash, verified.clone());
         }
         Ok((self.apply_policy(service_cfg, policy, verified)?, false))
@@ -600,6 +623,18 @@ impl Validator {
         hash: &crate::cache::TokenHash,
         now: u64,
     ) -> Result<Arc<VerifiedToken>, ValidateError> {
+        #[cfg(feature = "aws")]
+        if aws::proof::encoding_of(token).is_some()
+            && service_cfg
+                .issuers
+                .iter()
+                .any(|n| self.config.issuer(n).is_some_and(|i| i.is_aws()))
+        {
+            let mut verified = self.verify_aws(service_cfg, token, now).await?;
+            verified.weight_bytes =
+                u32::try_from(token.len().saturating_add(1024)).unwrap_or(u32::MAX);
+            return Ok(Arc::new(verified));
+        }
         let mut verified = if jwt::looks_like_jwt(token) {
             self.verify_jwt(service_cfg, token, hash, now).await?
         } else {
@@ -633,6 +668,60 @@ impl Validator {
         self.issuers
             .iter()
             .filter(move |i| service.issuers.contains(&i.config.name))
+    }
+
+    /// Screens an AWS proof, replays it to STS, and maps the caller (see [`aws`]).
+    #[cfg(feature = "aws")]
+    async fn verify_aws(
+        &self,
+        service: &ServiceConfig,
+        token: &str,
+        now: u64,
+    ) -> Result<VerifiedToken, ValidateError> {
+        let issuers: Vec<&crate::config::IssuerConfig> = service
+            .issuers
+            .iter()
+            .filter_map(|n| self.config.issuer(n))
+            .filter(|i| i.is_aws())
+            .collect();
+        let candidates: Vec<(&crate::config::AwsIssuerConfig, u64)> = issuers
+            .iter()
+            .filter_map(|i| i.aws.as_ref().map(|a| (a, i.leeway_secs)))
+            .collect();
+        let checked = aws::proof::check(
+            token,
+            &candidates,
+            now,
+            self.config.danger.allow_http_sts_loopback,
+        )
+        .map_err(Rejection::Aws)?;
+        let (aws_cfg, _) = candidates[checked.issuer];
+        let issuer = issuers[checked.issuer];
+        let identity = aws::sts::replay(
+            &self.http,
+            &checked,
+            aws_cfg.response_format,
+            aws_cfg.timeout_secs,
+        )
+        .await?;
+        let v = aws::claims(&identity, &checked).map_err(Rejection::Aws)?;
+        let claims = Arc::new(v.claims);
+        let principal = crate::principal::map(&self.config, issuer, &claims)?;
+        Ok(VerifiedToken {
+            issuer: issuer.name.clone(),
+            iss: v.iss,
+            subject: v.subject,
+            principal,
+            expires_at: v.expires_at,
+            kid: None,
+            alg: None,
+            claims,
+            roles: Vec::new(),
+            method: ValidationMethod::AwsSts,
+            audiences: Vec::new(),
+            valid_until: v.expires_at,
+            weight_bytes: 1024,
+        })
     }
 
     async fn verify_jwt(
@@ -832,6 +921,16 @@ impl Validator {
     ) -> Result<Arc<VerifiedToken>, Rejection> {
         if !service.issuers.contains(&token.issuer) {
             return Err(Rejection::UnknownIssuer(clip(&token.iss)));
+        }
+        #[cfg(feature = "aws")]
+        if token.method == ValidationMethod::AwsSts {
+            // Bound to this server by the signed server ID; no audience, scopes or roles.
+            let issuer = self
+                .config
+                .issuer(&token.issuer)
+                .ok_or_else(|| Rejection::UnknownIssuer(clip(&token.iss)))?;
+            aws::check_policy(service, issuer, &token.claims).map_err(Rejection::Aws)?;
+            return Ok(token);
         }
         let expected = &policy.audiences;
         if (!expected.is_empty() || !self.config.danger.skip_audience_check)

@@ -3,6 +3,7 @@ package org.saslgate.zkdemo;
 import java.nio.charset.StandardCharsets;
 import java.security.Provider;
 import java.security.Security;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Enumeration;
 import java.util.List;
@@ -67,6 +68,7 @@ public final class DemoClient {
             demo.run(args[0], args[1], args[2]);
         } catch (Exception e) {
             demo.fail("unexpected: " + e);
+            e.printStackTrace();
         }
         System.exit(demo.failures == 0 ? 0 : 1);
     }
@@ -80,7 +82,8 @@ public final class DemoClient {
             }
             ok("zk-client: connected to " + connect + " and authenticated with OAUTHBEARER; the server sees "
                     + whoAmI(owner.zk));
-            List<ACL> acl = List.of(new ACL(Perms.ALL, new Id("sasl", "zk-client")));
+            // A mutable list: ZooKeeper.validateACL asks contains(null), which List.of refuses.
+            List<ACL> acl = new ArrayList<>(List.of(new ACL(Perms.ALL, new Id("sasl", "zk-client"))));
             byte[] data = "hello from zk-client".getBytes(StandardCharsets.UTF_8);
             owner.zk.create(path, data, acl, CreateMode.PERSISTENT);
             ok("zk-client: created " + path + " with ACL sasl:zk-client:cdrwa");

@@ -131,8 +131,7 @@ class QuorumTest {
 
         byte[] data = "written through server 1".getBytes(StandardCharsets.UTF_8);
         try (ZkClient writer = authenticated(servers.get(0))) {
-            writer.zk.create("/ensemble", data, List.of(new ACL(Perms.ALL, new Id("sasl", "zk-client"))),
-                    CreateMode.PERSISTENT);
+            writer.zk.create("/ensemble", data, ZkClient.ownerAcl(), CreateMode.PERSISTENT);
         }
         for (ZkServer s : servers) {
             try (ZkClient reader = authenticated(s)) {

@@ -88,7 +88,7 @@ abstract class StandaloneServerTest {
 
     /** Creates {@code path} as zk-client with ACL {@code sasl:zk-client:cdrwa}. */
     void createOwned(ZkClient owner, String path) throws Exception {
-        owner.zk.create(path, DATA, List.of(new ACL(Perms.ALL, new Id("sasl", "zk-client"))), CreateMode.PERSISTENT);
+        owner.zk.create(path, DATA, ZkClient.ownerAcl(), CreateMode.PERSISTENT);
     }
 
     @Test
@@ -98,8 +98,7 @@ abstract class StandaloneServerTest {
             assertEquals("sasl:zk-client", owner.whoAmI());
             createOwned(owner, "/acl-by-identity");
             assertArrayEquals(DATA, owner.zk.getData("/acl-by-identity", false, new Stat()));
-            assertEquals(List.of(new ACL(Perms.ALL, new Id("sasl", "zk-client"))),
-                    owner.zk.getACL("/acl-by-identity", new Stat()));
+            assertEquals(ZkClient.ownerAcl(), owner.zk.getACL("/acl-by-identity", new Stat()));
         }
         try (ZkClient other = authenticated("ClientApp2")) {
             assertEquals("sasl:zk-app2", other.whoAmI());

@@ -1,14 +1,19 @@
 package org.saslgate.zktest;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.zookeeper.Watcher.Event.KeeperState;
+import org.apache.zookeeper.ZooDefs.Perms;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.client.ZKClientConfig;
+import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.ClientInfo;
+import org.apache.zookeeper.data.Id;
 
 /**
  * A ZooKeeper client in the test JVM, configured by {@code zookeeper-client.properties} and one
@@ -54,9 +59,21 @@ final class ZkClient implements AutoCloseable {
         }
     }
 
-    /** @return the server's view of this connection's identities, e.g. {@code sasl:zk-client} */
+    /**
+     * @return the server's view of this connection's {@code sasl} and {@code super} ids, sorted,
+     *     e.g. {@code sasl:zk-client} (the {@code ip} id every connection has is left out)
+     */
     String whoAmI() throws Exception {
-        return zk.whoAmI().stream().map(ZkClient::describe).sorted().collect(Collectors.joining(","));
+        return zk.whoAmI().stream().filter(ci -> !"ip".equals(ci.getAuthScheme()))
+                .map(ZkClient::describe).sorted().collect(Collectors.joining(","));
+    }
+
+    /**
+     * @return the ACL {@code sasl:zk-client:cdrwa}, in a mutable list ({@code ZooKeeper.create}
+     *     asks {@code contains(null)}, which {@code List.of} refuses)
+     */
+    static List<ACL> ownerAcl() {
+        return new ArrayList<>(List.of(new ACL(Perms.ALL, new Id("sasl", "zk-client"))));
     }
 
     private static String describe(ClientInfo ci) {

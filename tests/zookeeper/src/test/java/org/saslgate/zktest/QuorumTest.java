@@ -102,7 +102,9 @@ class QuorumTest {
         String refusal = null;
         while (refusal == null && System.nanoTime() < deadline) {
             for (ZkServer s : servers.subList(0, 2)) {
-                refusal = s.log().lines().filter(l -> l.contains("zk-intruder")).findFirst().orElse(null);
+                refusal = s.log().lines()
+                        .filter(l -> l.contains("zk-intruder") && l.contains("is not authorized to connect"))
+                        .findFirst().orElse(null);
                 if (refusal != null) {
                     break;
                 }
@@ -110,9 +112,10 @@ class QuorumTest {
             Thread.sleep(250);
         }
         if (refusal == null) {
-            fail("no member logged the refusal of zk-intruder\n" + servers.get(0).tail() + "\n" + servers.get(1).tail()
+            fail("no member logged the refusal of zk-intruder (\"is not authorized to connect\")\n" + servers.get(0).tail() + "\n" + servers.get(1).tail()
                     + "\ndaemon:\n" + stack.daemonLog());
         }
+        assertTrue(refusal.contains("not in"), "refused by the allow-list: " + refusal);
         assertFalse(intruder.srvr().contains("Mode: "), "zk-intruder's server joined:\n" + intruder.srvr());
         // The daemon accepted the token itself (valid signature, quorum audience): the refusal
         // is the allow-list's.

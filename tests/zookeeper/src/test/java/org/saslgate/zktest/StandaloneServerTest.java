@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Watcher.Event.KeeperState;
@@ -150,6 +152,7 @@ abstract class StandaloneServerTest {
     void aSessionOutlivesItsTokenAndReauthenticatesWithARefreshedOneAfterAServerRestart() throws Exception {
         try (ZkClient owner = authenticated("Client")) {
             long loggedInAt = System.currentTimeMillis();
+            String firstToken = lastZkClientTokenFingerprint();
             createOwned(owner, "/refresh");
             long sessionId = owner.zk.getSessionId();
             // The token zk-client logged in with lives ZK_CLIENT_TOKEN_SECS; wait until it has
@@ -165,6 +168,29 @@ abstract class StandaloneServerTest {
             assertEquals(sessionId, owner.zk.getSessionId(), "the same session");
             assertEquals("sasl:zk-client", owner.whoAmI());
             assertArrayEquals(DATA, owner.zk.getData("/refresh", false, null));
+            if (transport() == Stack.Transport.SIDECAR) {
+                // The daemon's audit events name each token by its fingerprint.
+                String secondToken = lastZkClientTokenFingerprint();
+                assertTrue(firstToken != null && secondToken != null && !firstToken.equals(secondToken),
+                        "a different token after the restart: " + firstToken + " then " + secondToken);
+            }
         }
+    }
+
+    /**
+     * @return the {@code token.fp} of the daemon's last accepted zk-client authentication, or
+     *     null (none, or the jni transport: no daemon)
+     */
+    String lastZkClientTokenFingerprint() throws Exception {
+        String fp = null;
+        for (String line : stack.daemonLog().split("\n")) {
+            if (line.contains("decision=\"allow\"") && line.contains(" authzid=zk-client ")) {
+                Matcher m = Pattern.compile(" token\\.fp=\"?([0-9a-f]{16})").matcher(line);
+                if (m.find()) {
+                    fp = m.group(1);
+                }
+            }
+        }
+        return fp;
     }
 }

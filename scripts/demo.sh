@@ -83,13 +83,20 @@ ZK_VERSION=3.9.5-saslgate.1
 ZK_JAR="${MAVEN_REPO:-$HOME/.m2/repository}/org/saslgate/patched/zookeeper/$ZK_VERSION/zookeeper-$ZK_VERSION.jar"
 if [[ -z "${SASLGATE_DEMO_ZOOKEEPER:-}" ]]; then
     # The pipeline (upstream tests skipped here; scripts/test.sh runs them) installs the patched
-    # build into the local Maven repository; it is rebuilt only when a file of patches/ is newer.
-    if [[ -f "$ZK_JAR" ]] && [[ -z "$(find patches -type f -newer "$ZK_JAR" -print -quit)" ]]; then
-        say "demo: the patched ZooKeeper $ZK_VERSION is up to date in the local Maven repository" >&2
-    elif [[ -x patches/build.sh ]]; then
-        build "the patched ZooKeeper" patches/build.sh zookeeper -DskipTests
+    # build into the local Maven repository. It is rebuilt unless a stamp records that the
+    # installed jar was built from exactly the current patches/ (checksums of both).
+    STAMP="$SASLGATE_CACHE/demo-zookeeper.stamp"
+    patches_sum() { find patches -type f -not -path '*/target/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum; }
+    stamp() { printf '%s %s\n' "$(patches_sum)" "$(sha256sum <"$ZK_JAR" 2>/dev/null || echo none)"; }
+    if [[ -f "$ZK_JAR" && -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp)" ]]; then
+        say "demo: the patched ZooKeeper $ZK_VERSION in the local Maven repository is up to date" >&2
     else
-        build "the patched ZooKeeper" mvn -B -f patches/zookeeper/pom.xml -DskipTests install
+        if [[ -x patches/build.sh ]]; then
+            build "the patched ZooKeeper" patches/build.sh zookeeper -DskipTests
+        else
+            build "the patched ZooKeeper" mvn -B -f patches/zookeeper/pom.xml -DskipTests install
+        fi
+        stamp >"$STAMP"
     fi
     ZK_MVN=("-Dzookeeper.version=$ZK_VERSION")
 else
@@ -134,7 +141,7 @@ say "(DEVELOPMENT SETUP: loopback only, ephemeral keys, not for production)"
 SOCKET="$WORK/saslgate.sock"
 "$SASLGATE" dev --serve-only --socket "$SOCKET" >"$WORK/dev.out" 2>"$WORK/daemon.log" </dev/null &
 DEV_PID=$!
-wait_for "saslgate dev" 60 grep -q '^serving until' "$WORK/dev.out"
+wait_for "saslgate dev" 60 grep -qs '^serving until' "$WORK/dev.out"
 ISSUER="$(sed -n 's/^issuer: //p' "$WORK/dev.out")"
 say " 1. ✓ saslgate dev: development issuer at $ISSUER (clients zk-client, zk-app2, zk-other),"
 say "      daemon on $SOCKET (embedded configs/dev.toml: service zookeeper, role zk-writer required)"

@@ -17,13 +17,15 @@
 #      zk-client authenticates, creates /saslgate-demo with ACL sasl:zk-client:cdrwa, reads it
 #      back; zk-app2 authenticates and gets NoAuth on it; a token with a flipped signature bit
 #      is refused (AuthFailed), with the reason the daemon logged (bad_signature)
-#   5. stops everything and removes its temporary directory (also on Ctrl-C or failure)
+#   5. stops everything it started and removes its temporary directory (also on Ctrl-C; after a
+#      failed step the directory is kept and named, for its logs)
 #
 # Prerequisites: Rust (cargo), a JDK 17+ (java), Maven (mvn), GNU patch; the first run downloads
 # ZooKeeper's sources and dependencies through Maven.
 #
 # Environment: SASLGATE_CACHE (default ~/.cache/saslgate), CARGO_TARGET_DIR (default
-# $SASLGATE_CACHE/target); SASLGATE_DEMO_KEEP=1 keeps the temporary directory (logs).
+# $SASLGATE_CACHE/target); SASLGATE_DEMO_KEEP=1 keeps the temporary directory (logs);
+# SASLGATE_DEMO_ZOOKEEPER=groupId:version runs against another ZooKeeper build (plumbing checks).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -50,7 +52,8 @@ cleanup() {
         fi
     done
     if [[ -n "$WORK" ]]; then
-        if [[ "${SASLGATE_DEMO_KEEP:-0}" == 1 || $rc -ne 0 ]]; then
+        # A failed step keeps the logs; success and Ctrl-C/SIGTERM remove everything.
+        if [[ "${SASLGATE_DEMO_KEEP:-0}" == 1 || $rc -eq 1 ]]; then
             say "demo: logs kept in $WORK" >&2
         else
             rm -rf "$WORK"

@@ -6,7 +6,8 @@
 #
 # Steps (each prints what happened; the script exits non-zero if one does not behave as expected):
 #   1. builds saslgate (release), the Java shim (mvn install, no JNI library needed: the sidecar
-#      transport is used), the patched ZooKeeper (patches/build.sh zookeeper, cached in ~/.m2)
+#      transport is used), the patched ZooKeeper (patches/build.sh zookeeper
+#      -Dupstream.tests.skip=true; installed in ~/.m2 and rebuilt only when patches/ changes)
 #      and the demo client (tests/zookeeper)
 #   2. starts `saslgate dev --serve-only`: the development OIDC issuer (127.0.0.1, ephemeral key;
 #      clients zk-client, zk-app2, zk-other) and the daemon on a private Unix socket
@@ -85,7 +86,8 @@ build "the Java shim" mvn -B -f java-shim/pom.xml -DskipTests install
 ZK_VERSION=3.9.5-saslgate.1
 ZK_JAR="${MAVEN_REPO:-$HOME/.m2/repository}/org/saslgate/patched/zookeeper/$ZK_VERSION/zookeeper-$ZK_VERSION.jar"
 if [[ -z "${SASLGATE_DEMO_ZOOKEEPER:-}" ]]; then
-    # The pipeline (upstream tests skipped here; scripts/test.sh runs them) installs the patched
+    # The pipeline (the upstream tests skipped here, its own tests run; scripts/test.sh runs
+    # all of them) installs the patched
     # build into the local Maven repository. It is rebuilt unless a stamp records that the
     # installed jar was built from exactly the current patches/ (checksums of both).
     STAMP="$SASLGATE_CACHE/demo-zookeeper.stamp"
@@ -95,9 +97,9 @@ if [[ -z "${SASLGATE_DEMO_ZOOKEEPER:-}" ]]; then
         say "demo: the patched ZooKeeper $ZK_VERSION in the local Maven repository is up to date" >&2
     else
         if [[ -x patches/build.sh ]]; then
-            build "the patched ZooKeeper" patches/build.sh zookeeper -DskipTests
+            build "the patched ZooKeeper" patches/build.sh zookeeper -Dupstream.tests.skip=true
         else
-            build "the patched ZooKeeper" mvn -B -f patches/zookeeper/pom.xml -DskipTests install
+            build "the patched ZooKeeper" mvn -B -f patches/zookeeper/pom.xml -Dupstream.tests.skip=true install
         fi
         stamp >"$STAMP"
     fi

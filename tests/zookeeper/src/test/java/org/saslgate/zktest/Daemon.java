@@ -37,26 +37,37 @@ final class Daemon implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
+        // A backstop: the daemon does not outlive the test JVM, whatever happens to the test.
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
         Daemon d = new Daemon(p, log);
+        try {
+            d.awaitReady(socket);
+            return d;
+        } catch (Exception | Error e) {
+            // Whatever went wrong (even a class that cannot load), the process must not outlive us.
+            d.close();
+            throw e;
+        }
+    }
+
+    private void awaitReady(Path socket) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         LoginException last = null;
         while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                fail("saslgate serve exited with " + p.exitValue() + ": " + d.log());
+            if (!process.isAlive()) {
+                fail("saslgate serve exited with " + process.exitValue() + ": " + log());
             }
             if (Files.exists(socket)) {
                 try {
                     login(socket);
-                    return d;
+                    return;
                 } catch (LoginException e) {
                     last = e;
                 }
             }
             Thread.sleep(100);
         }
-        d.close();
-        fail("saslgate serve did not become ready (" + last + "): " + d.log());
-        return d;
+        fail("saslgate serve did not become ready (" + last + "): " + log());
     }
 
     /** A JAAS login of identity zk-client through the daemon, with a configuration of its own. */

@@ -67,7 +67,9 @@ class QuorumTest {
         }
         Stack.useJaasInThisJvm(stack.jaas("zk-server-1"));
         for (int i = 1; i <= 2; i++) {
-            servers.add(member(i, "zk-server-" + i).start());
+            ZkServer s = member(i, "zk-server-" + i);
+            servers.add(s);
+            s.start();
         }
         for (ZkServer s : servers) {
             s.awaitServing(Duration.ofSeconds(90));
@@ -96,8 +98,9 @@ class QuorumTest {
         String modes = servers.get(0).srvr() + servers.get(1).srvr();
         assertTrue(modes.contains("Mode: leader") && modes.contains("Mode: follower"),
                 "servers 1 and 2 form a quorum:\n" + modes);
-        ZkServer intruder = member(3, "zk-intruder").start();
+        ZkServer intruder = member(3, "zk-intruder");
         servers.add(intruder);
+        intruder.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
         String refusal = null;
         while (refusal == null && System.nanoTime() < deadline) {
@@ -127,8 +130,9 @@ class QuorumTest {
     @Test
     @Order(2)
     void membersWithAllowedIdentitiesFormTheEnsembleAndSeeAClientWrite() throws Exception {
-        ZkServer third = member(3, "zk-server-3").start();
+        ZkServer third = member(3, "zk-server-3");
         servers.add(third);
+        third.start();
         third.awaitServing(Duration.ofSeconds(90));
         assertTrue(third.srvr().contains("Mode: follower"), third.srvr());
 

@@ -60,8 +60,8 @@ abstract class StandaloneServerTest {
                 "dataDir", data.toString(),
                 "clientPort", Integer.toString(port),
                 "superUser", "zk-admin"), List.of());
-        server = new ZkServer("zookeeper", stack.dir, cfg, port, stack.serverFlags(jaas), ZkServer.STANDALONE)
-                .start().awaitServing(Duration.ofSeconds(60));
+        server = new ZkServer("zookeeper", stack.dir, cfg, port, stack.serverFlags(jaas), ZkServer.STANDALONE);
+        server.start().awaitServing(Duration.ofSeconds(60));
     }
 
     @AfterAll

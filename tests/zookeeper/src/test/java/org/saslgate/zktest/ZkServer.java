@@ -68,6 +68,9 @@ final class ZkServer implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
+        Process started = process;
+        // A backstop: the server does not outlive the test JVM, whatever happens to the test.
+        Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly));
         return this;
     }
 

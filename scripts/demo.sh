@@ -84,12 +84,12 @@ build saslgate cargo build --release --bin saslgate
 SASLGATE="$CARGO_TARGET_DIR/release/saslgate"
 build "the Java shim" mvn -B -f java-shim/pom.xml -DskipTests install
 ZK_VERSION=3.9.5-saslgate.1
-ZK_JAR="${MAVEN_REPO:-$HOME/.m2/repository}/org/saslgate/patched/zookeeper/$ZK_VERSION/zookeeper-$ZK_VERSION.jar"
+ZK_JAR="$HOME/.m2/repository/org/saslgate/patched/zookeeper/$ZK_VERSION/zookeeper-$ZK_VERSION.jar"
 if [[ -z "${SASLGATE_DEMO_ZOOKEEPER:-}" ]]; then
-    # The pipeline (the upstream tests skipped here, its own tests run; scripts/test.sh runs
-    # all of them) installs the patched
-    # build into the local Maven repository. It is rebuilt unless a stamp records that the
-    # installed jar was built from exactly the current patches/ (checksums of both).
+    # The pipeline (its own tests run, the upstream ones are skipped here; scripts/test.sh runs
+    # them) installs the patched build into the local Maven repository. It is rebuilt unless a
+    # stamp records that the installed jar was built from exactly the current patches/
+    # (checksums of both).
     STAMP="$SASLGATE_CACHE/demo-zookeeper.stamp"
     patches_sum() { find patches -type f -not -path '*/target/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum; }
     stamp() { printf '%s %s\n' "$(patches_sum)" "$(sha256sum <"$ZK_JAR" 2>/dev/null || echo none)"; }

@@ -91,7 +91,8 @@ if [[ -z "${SASLGATE_DEMO_ZOOKEEPER:-}" ]]; then
     # stamp records that the installed jar was built from exactly the current patches/
     # (checksums of both).
     STAMP="$SASLGATE_CACHE/demo-zookeeper.stamp"
-    patches_sum() { find patches -type f -not -path '*/target/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum; }
+    # The tracked files of patches/ (the build writes untracked ones, e.g. the flattened pom).
+    patches_sum() { git ls-files -z patches | xargs -0 sha256sum | sha256sum; }
     stamp() { printf '%s %s\n' "$(patches_sum)" "$(sha256sum <"$ZK_JAR" 2>/dev/null || echo none)"; }
     if [[ -f "$ZK_JAR" && -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp)" ]]; then
         say "demo: the patched ZooKeeper $ZK_VERSION in the local Maven repository is up to date" >&2

@@ -21,7 +21,13 @@
 #      -Dsaslgate.native.path=<that library> -Dsaslgate.requireJni=true
 #      -Dsaslgate.requireJarNative=true, so the JNI suites fail rather than skip. (The jar left in
 #      java-shim/target then carries that test library; scripts/build.sh makes the release one.)
-#   6. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
+#   6. ZooKeeper, if tests/zookeeper/pom.xml exists: the patched ZooKeeper installed into ~/.m2
+#      (patches/build.sh zookeeper -DskipTests), the end-to-end tests (mvn verify in
+#      tests/zookeeper: real Keycloak, saslgate serve, patched ZooKeeper servers in their own
+#      JVMs, both transports, a three-server quorum; the shim installed from step 5,
+#      -Dsaslgate.requireJni=true), then the whole pipeline with the upstream tests
+#      (patches/build.sh zookeeper)
+#   7. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
 #      if tests/fuzz exists and a nightly toolchain is installed (skipped with a notice if not)
 #
 # Environment:
@@ -199,6 +205,31 @@ feature_builds() {
     return "$rc"
 }
 
+# patches/build.sh zookeeper [MAVEN_ARGS...] (or the pipeline's pom directly, before the script exists).
+zookeeper_build() {
+    if [[ -x patches/build.sh ]]; then
+        patches/build.sh zookeeper "$@" </dev/null
+    else
+        mvn -B -f patches/zookeeper/pom.xml "$@" install </dev/null
+    fi
+}
+
+# The patched ZooKeeper (DESIGN §8) in the local Maven repository, for the end-to-end tests.
+zookeeper_install() {
+    zookeeper_build -DskipTests >"$RUN_DIR/zookeeper-install.log" 2>&1 \
+        || { tail -n 40 "$RUN_DIR/zookeeper-install.log" >&2; return 1; }
+    echo "installed org.saslgate.patched:zookeeper (pipeline log: $RUN_DIR/zookeeper-install.log)"
+}
+
+# The shim jar step 5 built (with the JNI library) goes into ~/.m2 for tests/zookeeper.
+zookeeper_e2e() {
+    mvn -B -f java-shim/pom.xml -DskipTests install </dev/null >"$RUN_DIR/shim-install.log" 2>&1 \
+        || { tail -n 40 "$RUN_DIR/shim-install.log" >&2; return 1; }
+    SASLGATE_REQUIRE_KEYCLOAK=1 mvn -B -f tests/zookeeper/pom.xml verify \
+        -Dsaslgate.native.path="$JNI_LIBRARY" \
+        -Dsaslgate.requireJni=true </dev/null
+}
+
 fuzz() {
     local targets t rc=0
     targets="$(cargo +nightly fuzz list --fuzz-dir tests/fuzz)"
@@ -240,6 +271,12 @@ step "cargo test" cargo_test
 if [[ -f java-shim/pom.xml ]]; then
     step "jni library (testing)" jni_library
     step "java-shim mvn verify" java_shim_verify
+fi
+
+if [[ -f tests/zookeeper/pom.xml ]]; then
+    step "zookeeper install" zookeeper_install
+    step "zookeeper e2e mvn verify" zookeeper_e2e
+    step "zookeeper pipeline + tests" zookeeper_build
 fi
 
 if [[ ! -d tests/fuzz ]]; then

@@ -161,5 +161,9 @@ fn dev_serve_only_prints_the_socket_and_issuer_and_stops_on_sigterm() {
         "{out}"
     );
     assert!(out.contains("issuer: http://127.0.0.1:"), "{out}");
+    assert!(
+        out.contains("identities: zk-client, zk-app2, zk-other (client secrets in "),
+        "{out}"
+    );
     assert!(!socket.exists(), "the socket file was not removed");
 }

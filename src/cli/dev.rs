@@ -1,8 +1,11 @@
 //! `saslgate dev` (DESIGN §7): the whole flow on a fresh machine, with nothing else installed.
 //!
 //! 1. Starts the built-in development issuer ([`DevIssuer`]) on a loopback address (an ephemeral
-//!    port by default) with two clients, `zk-client` and `zk-other`, whose random secrets are
-//!    written to `0600` files in a private temporary directory.
+//!    port by default) with three clients, whose random secrets are written to `0600` files in a
+//!    private temporary directory: `zk-client` and `zk-app2` (both carry the writer role the
+//!    service `zookeeper` requires; `scripts/demo.sh` uses `zk-app2` as the second ZooKeeper
+//!    identity that authenticates but is not the znode's owner) and `zk-other` (refused by the
+//!    service policy).
 //! 2. Renders the embedded default configuration (`configs/dev.toml`, see [`render`]) with the
 //!    issuer URL, the socket path and the secrets directory, and runs the daemon on it through
 //!    the same [`serve::run_until`] as `saslgate serve`.
@@ -41,6 +44,8 @@ use std::time::{Duration, Instant};
 pub(crate) const TEMPLATE: &str = include_str!("../../configs/dev.toml");
 /// The identity whose token is accepted.
 const CLIENT: &str = "zk-client";
+/// A second identity the service accepts (same role as [`CLIENT`], a different ACL id).
+const APP2: &str = "zk-app2";
 /// The identity whose token the service policy refuses.
 const OTHER: &str = "zk-other";
 /// The service of the demo.
@@ -164,7 +169,7 @@ fn client_with_secret(dir: &Path, client_id: &str, claims: Value) -> anyhow::Res
     Ok(DevClient::with_secret(client_id, secret).claims(claims))
 }
 
-/// The two development clients, Keycloak-shaped service accounts.
+/// The three development clients, Keycloak-shaped service accounts.
 fn clients(dir: &Path) -> anyhow::Result<Vec<DevClient>> {
     Ok(vec![
         client_with_secret(
@@ -173,6 +178,16 @@ fn clients(dir: &Path) -> anyhow::Result<Vec<DevClient>> {
             json!({
                 "aud": [SERVICE],
                 "preferred_username": format!("service-account-{CLIENT}"),
+                "realm_access": { "roles": [WRITER_ROLE] },
+                "scope": "zookeeper",
+            }),
+        )?,
+        client_with_secret(
+            dir,
+            APP2,
+            json!({
+                "aud": [SERVICE],
+                "preferred_username": format!("service-account-{APP2}"),
                 "realm_access": { "roles": [WRITER_ROLE] },
                 "scope": "zookeeper",
             }),
@@ -231,7 +246,7 @@ async fn run_inner(args: DevArgs) -> anyhow::Result<i32> {
         println!("issuer: {}", issuer.issuer());
         println!("socket: {}", socket.display());
         println!(
-            "identities: {CLIENT}, {OTHER} (client secrets in {})",
+            "identities: {CLIENT}, {APP2}, {OTHER} (client secrets in {})",
             dir.0.display()
         );
         println!("service: {SERVICE}");

@@ -1,0 +1,235 @@
+package org.saslgate.zktest;
+
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.security.auth.login.Configuration;
+
+/**
+ * What a ZooKeeper test class runs against: a Keycloak realm of its own
+ * ({@code tests/fixtures/keycloak/zookeeper-realm.json}), the client secrets in 0600 files, and
+ * the files of {@code configs/zookeeper/} rendered for this run. Rendering only fills in ports,
+ * paths, the realm's issuer URL and the identity names of one host; everything else is the
+ * file as shipped, so the examples stay valid:
+ *
+ * <ul>
+ *   <li>{@code saslgate.toml}: issuer URL, socket, secrets directory; {@code leeway_secs} 1
+ *       (the token-refresh test waits for expiry); one {@code [[identities]]} entry per realm
+ *       client, copied from the template's {@code zk-server-1} entry;</li>
+ *   <li>{@code jaas-<transport>.conf}: socket and config paths; the {@code QuorumLearner}
+ *       identity; extra client sections {@code ClientApp2} ({@code zk-app2}) and
+ *       {@code ClientAdmin} ({@code zk-admin}) copied from {@code Client};</li>
+ *   <li>{@code zoo.cfg} / {@code zoo-ensemble.cfg}: {@code dataDir}, ports, server lines;</li>
+ *   <li>{@code java.env}: {@code SERVER_JVMFLAGS} with {@code /etc/saslgate} replaced.</li>
+ * </ul>
+ *
+ * <p>With the sidecar transport it also runs {@code saslgate serve} on the rendered
+ * configuration ({@link Daemon}).
+ */
+final class Stack implements AutoCloseable {
+    /** The transports of {@code SaslGateLoginModule}. */
+    enum Transport {
+        SIDECAR, JNI;
+
+        String jaasFile() {
+            return this == SIDECAR ? "jaas-sidecar.conf" : "jaas-jni.conf";
+        }
+    }
+
+    /** The realm's confidential clients; each secret is {@code <client>-secret}. */
+    static final List<String> IDENTITIES = List.of("zk-client", "zk-app2", "zk-admin",
+            "zk-server-1", "zk-server-2", "zk-server-3", "zk-intruder");
+
+    final Transport transport;
+    final Path dir;
+    final Path socket;
+    final Path toml;
+    final Keycloak kc;
+    final String realm;
+    private Daemon daemon;
+
+    private Stack(Transport transport, Path dir, Keycloak kc, String realm) {
+        this.transport = transport;
+        this.dir = dir;
+        this.socket = dir.resolve("saslgate.sock");
+        this.toml = dir.resolve("saslgate.toml");
+        this.kc = kc;
+        this.realm = realm;
+    }
+
+    /** Imports a realm, writes the secrets and {@code saslgate.toml}, starts the daemon (sidecar). */
+    static Stack start(Transport transport, String prefix) throws Exception {
+        if (transport == Transport.JNI) {
+            assumeJni();
+        }
+        Keycloak kc = Keycloak.fromEnv();
+        Path dir = Files.createTempDirectory("saslgate-zk-" + prefix + "-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Stack s = new Stack(transport, dir, kc, kc.createRealm(prefix));
+        try {
+            Path secrets = Files.createDirectory(dir.resolve("secrets"));
+            for (String id : IDENTITIES) {
+                Path f = secrets.resolve(id + ".secret");
+                Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                Files.writeString(f, id + "-secret\n");
+            }
+            Files.writeString(s.toml, s.renderToml(secrets));
+            if (transport == Transport.SIDECAR) {
+                s.daemon = Daemon.start(s.toml, s.socket, dir.resolve("daemon.log"));
+            }
+            return s;
+        } catch (Exception | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** Skips (or, with {@code saslgate.requireJni=true}, fails) when the JNI library is missing. */
+    static void assumeJni() {
+        String lib = System.getProperty("saslgate.native.path", "");
+        boolean present = !lib.isEmpty() && !lib.contains("${") && Files.isReadable(Paths.get(lib));
+        if (!present && Boolean.getBoolean("saslgate.requireJni")) {
+            fail("saslgate.requireJni=true but saslgate.native.path is not a readable library: " + lib);
+        }
+        assumeTrue(present, "libsaslgate_jni is not available (set saslgate.native.path)");
+    }
+
+    private String renderToml(Path secrets) throws Exception {
+        String t = Files.readString(Repo.path("configs/zookeeper/saslgate.toml"));
+        t = replaceOnce(t, "https://keycloak.example.org/realms/zookeeper", kc.issuer(realm));
+        t = replaceOnce(t, "/run/saslgate/saslgate.sock", socket.toString());
+        t = t.replace("/etc/saslgate/secrets/", secrets + "/");
+        t = replaceOnce(t, "leeway_secs = 30", "leeway_secs = 1");
+        // One identity entry per realm client, copied from the template's zk-server-1 entry.
+        Matcher m = Pattern.compile("(?m)^\\[\\[identities\\]\\]\\nname = \"zk-server-1\"\\n(?:[^\\n]+\\n)+").matcher(t);
+        if (!m.find()) {
+            fail("configs/zookeeper/saslgate.toml: no [[identities]] entry for zk-server-1");
+        }
+        StringBuilder extra = new StringBuilder();
+        for (String id : IDENTITIES) {
+            if (!t.contains("name = \"" + id + "\"")) {
+                extra.append('\n').append(m.group().replace("zk-server-1", id));
+            }
+        }
+        return t + extra;
+    }
+
+    /**
+     * Renders {@code jaas-<transport>.conf} for one JVM and makes it the JAAS configuration of
+     * the test JVM too (its client sections).
+     *
+     * @param learner the {@code QuorumLearner} identity of this host
+     * @return the rendered file
+     */
+    Path jaas(String learner) throws Exception {
+        String t = Files.readString(Repo.path("configs/zookeeper/" + transport.jaasFile()));
+        t = t.replace("/run/saslgate/saslgate.sock", socket.toString())
+                .replace("/etc/saslgate/saslgate.toml", toml.toString());
+        t = replaceOnce(t, "identity=\"zk-server-1\"", "identity=\"" + learner + "\"");
+        Matcher client = Pattern.compile("(?ms)^Client \\{.*?^\\};").matcher(t);
+        if (!client.find()) {
+            fail(transport.jaasFile() + ": no Client section");
+        }
+        String section = client.group();
+        if (!section.contains("identity=\"zk-client\"")) {
+            fail(transport.jaasFile() + ": the Client section does not name identity zk-client");
+        }
+        t += "\n" + section.replace("Client {", "ClientApp2 {").replace("\"zk-client\"", "\"zk-app2\"")
+                + "\n" + section.replace("Client {", "ClientAdmin {").replace("\"zk-client\"", "\"zk-admin\"") + "\n";
+        Path out = dir.resolve("jaas-" + learner + ".conf");
+        Files.writeString(out, t);
+        return out;
+    }
+
+    /** Makes {@code jaas} the test JVM's JAAS configuration (ZooKeeper clients read it). */
+    static void useJaasInThisJvm(Path jaas) {
+        System.setProperty("java.security.auth.login.config", jaas.toString());
+        Configuration.getConfiguration().refresh();
+    }
+
+    /**
+     * Renders a zoo.cfg template.
+     *
+     * @param template {@code zoo.cfg} or {@code zoo-ensemble.cfg}
+     * @param set keys whose values are replaced (or appended when the key is absent or commented)
+     * @param drop key prefixes whose lines are removed (e.g. {@code server.})
+     */
+    Path zooCfg(String name, String template, Map<String, String> set, List<String> drop) throws Exception {
+        List<String> out = new ArrayList<>();
+        Map<String, String> pending = new LinkedHashMap<>(set);
+        for (String line : Files.readAllLines(Repo.path("configs/zookeeper/" + template))) {
+            int eq = line.indexOf('=');
+            String key = !line.startsWith("#") && eq > 0 ? line.substring(0, eq).trim() : null;
+            if (key != null && drop.stream().anyMatch(key::startsWith)) {
+                continue;
+            }
+            if (key != null && pending.containsKey(key)) {
+                out.add(key + "=" + pending.remove(key));
+            } else {
+                out.add(line);
+            }
+        }
+        pending.forEach((k, v) -> out.add(k + "=" + v));
+        Path cfg = dir.resolve(name);
+        Files.write(cfg, out);
+        return cfg;
+    }
+
+    /**
+     * @param jaas the JAAS file for {@code /etc/saslgate/jaas-<transport>.conf}
+     * @return the {@code -D} options of {@code SERVER_JVMFLAGS} in {@code configs/zookeeper/java.env}
+     */
+    List<String> serverFlags(Path jaas) throws Exception {
+        List<String> flags = new ArrayList<>();
+        Matcher m = Pattern.compile("SERVER_JVMFLAGS=\"\\$SERVER_JVMFLAGS (-D[^\"]+)\"")
+                .matcher(Files.readString(Repo.path("configs/zookeeper/java.env")));
+        while (m.find()) {
+            String f = m.group(1);
+            f = f.replace("/etc/saslgate/jaas-sidecar.conf", jaas.toString())
+                    .replace("/etc/saslgate/java.security", Repo.path("configs/zookeeper/java.security").toString());
+            if (f.contains("/etc/saslgate")) {
+                fail("java.env: unexpected path in " + f);
+            }
+            flags.add(f);
+        }
+        if (flags.isEmpty()) {
+            fail("configs/zookeeper/java.env has no SERVER_JVMFLAGS -D options");
+        }
+        return flags;
+    }
+
+    /** @return {@code configs/zookeeper/zookeeper-client.properties} (used as is) */
+    static Path clientProperties() {
+        return Repo.path("configs/zookeeper/zookeeper-client.properties");
+    }
+
+    String daemonLog() throws Exception {
+        return daemon == null ? "" : daemon.log();
+    }
+
+    private static String replaceOnce(String text, String from, String to) {
+        if (!text.contains(from)) {
+            fail("template text not found: " + from);
+        }
+        return text.replace(from, to);
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (daemon != null) {
+            daemon.close();
+        }
+        kc.deleteRealm(realm);
+        Repo.deleteTree(dir);
+    }
+}

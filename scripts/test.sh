@@ -26,7 +26,7 @@
 #      tests/zookeeper: real Keycloak, saslgate serve, patched ZooKeeper servers in their own
 #      JVMs, both transports, a three-server quorum; the shim installed from step 5,
 #      -Dsaslgate.requireJni=true), then the whole pipeline with the upstream tests
-#      (patches/build.sh zookeeper)
+#      (patches/build.sh zookeeper) and its reproducibility check (two builds, same jar bytes)
 #   7. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
 #      if tests/fuzz exists and a nightly toolchain is installed (skipped with a notice if not)
 #
@@ -277,6 +277,7 @@ if [[ -f tests/zookeeper/pom.xml ]]; then
     step "zookeeper install" zookeeper_install
     step "zookeeper e2e mvn verify" zookeeper_e2e
     step "zookeeper pipeline + tests" zookeeper_build
+    step "zookeeper reproducible" zookeeper_build --check-reproducible
 fi
 
 if [[ ! -d tests/fuzz ]]; then

@@ -4,8 +4,8 @@
   patched classes and against the unpatched upstream jar. Used by the antrun execution
   check-upstream-tests of the poms under patches/.
 
-  Input: <runs><f>TEST-x.xml</f>...</runs>, the Surefire XML report file names of both runs
-  (duplicates allowed). Parameters: patchedUrl, unpatchedUrl (file: URLs of the two Surefire
+  Input: <runs><p>TEST-x.xml</p>...<u>TEST-x.xml</u>...</runs>, the Surefire XML report file
+  names of the patched (p) and the unpatched (u) run. Parameters: patchedUrl, unpatchedUrl (file: URLs of the two Surefire
   report directories) and title. Reads each report with document(); a class missing from one
   run shows "not run". XSLT 1.0 plus exsl:node-set, which the JDK's built-in processor has.
 -->
@@ -16,20 +16,31 @@
   <xsl:param name="unpatchedUrl"/>
   <xsl:param name="title"/>
 
-  <xsl:variable name="files" select="/runs/f[not(. = preceding-sibling::f)]"/>
+  <!-- Report directories as base URLs ending in '/'. -->
+  <xsl:variable name="pbase">
+    <xsl:value-of select="$patchedUrl"/>
+    <xsl:if test="substring($patchedUrl, string-length($patchedUrl)) != '/'">/</xsl:if>
+  </xsl:variable>
+  <xsl:variable name="ubase">
+    <xsl:value-of select="$unpatchedUrl"/>
+    <xsl:if test="substring($unpatchedUrl, string-length($unpatchedUrl)) != '/'">/</xsl:if>
+  </xsl:variable>
+  <!-- Every report file name once, from either run. -->
+  <xsl:variable name="files" select="/runs/*[not(. = preceding-sibling::*)]"/>
 
   <xsl:template match="/">
     <xsl:text># </xsl:text><xsl:value-of select="$title"/><xsl:text>&#10;&#10;</xsl:text>
     <xsl:text>Per test class: passed / failed (failures + errors) / skipped, and the time in seconds.&#10;</xsl:text>
     <xsl:text>Verdict: `ok` passes on the patched classes; `REGRESSION` fails only on the patched classes;&#10;</xsl:text>
     <xsl:text>`fails on both` is an environment issue (exclude it in upstream-tests-excluded.txt with a reason).&#10;</xsl:text>
-    <xsl:text>Any failure on the patched classes fails the build.&#10;&#10;</xsl:text>
+    <xsl:text>Any failure on the patched classes fails the build. A failed test method is re-run; "flaky"&#10;</xsl:text>
+    <xsl:text>counts those that then passed (listed at the end).&#10;&#10;</xsl:text>
 
     <xsl:variable name="p-copy">
-      <xsl:for-each select="$files"><xsl:copy-of select="document(concat($patchedUrl, '/', .))/testsuite"/></xsl:for-each>
+      <xsl:for-each select="/runs/p"><xsl:copy-of select="document(concat($pbase, .))/testsuite"/></xsl:for-each>
     </xsl:variable>
     <xsl:variable name="u-copy">
-      <xsl:for-each select="$files"><xsl:copy-of select="document(concat($unpatchedUrl, '/', .))/testsuite"/></xsl:for-each>
+      <xsl:for-each select="/runs/u"><xsl:copy-of select="document(concat($ubase, .))/testsuite"/></xsl:for-each>
     </xsl:variable>
     <xsl:variable name="p-all" select="exsl:node-set($p-copy)/testsuite"/>
     <xsl:variable name="u-all" select="exsl:node-set($u-copy)/testsuite"/>
@@ -37,8 +48,9 @@
     <xsl:text>|---|---|---|---|---|---|&#10;</xsl:text>
     <xsl:for-each select="$files">
       <xsl:sort select="."/>
-      <xsl:variable name="p" select="document(concat($patchedUrl, '/', .))/testsuite"/>
-      <xsl:variable name="u" select="document(concat($unpatchedUrl, '/', .))/testsuite"/>
+      <xsl:variable name="name" select="string(.)"/>
+      <xsl:variable name="p" select="$p-all[concat('TEST-', @name, '.xml') = $name]"/>
+      <xsl:variable name="u" select="$u-all[concat('TEST-', @name, '.xml') = $name]"/>
       <xsl:text>| `</xsl:text>
       <xsl:value-of select="substring-before(substring-after(., 'TEST-'), '.xml')"/>
       <xsl:text>` | </xsl:text>
@@ -91,6 +103,37 @@
       </xsl:when>
       <xsl:otherwise><xsl:text>none.&#10;</xsl:text></xsl:otherwise>
     </xsl:choose>
+
+    <xsl:text>&#10;## Flaky test cases (failed, then passed on a re-run)&#10;&#10;</xsl:text>
+    <xsl:call-template name="flakes">
+      <xsl:with-param name="label">Patched: </xsl:with-param>
+      <xsl:with-param name="cases" select="$p-all/testcase[flakyFailure or flakyError]"/>
+    </xsl:call-template>
+    <xsl:text>&#10;</xsl:text>
+    <xsl:call-template name="flakes">
+      <xsl:with-param name="label">Unpatched: </xsl:with-param>
+      <xsl:with-param name="cases" select="$u-all/testcase[flakyFailure or flakyError]"/>
+    </xsl:call-template>
+  </xsl:template>
+
+  <!-- Test cases that failed first and passed on a re-run, for one side. -->
+  <xsl:template name="flakes">
+    <xsl:param name="label"/>
+    <xsl:param name="cases"/>
+    <xsl:value-of select="$label"/>
+    <xsl:choose>
+      <xsl:when test="$cases">
+        <xsl:text>&#10;&#10;</xsl:text>
+        <xsl:for-each select="$cases">
+          <xsl:text>- `</xsl:text>
+          <xsl:value-of select="@classname"/><xsl:text>#</xsl:text><xsl:value-of select="@name"/>
+          <xsl:text>`: first </xsl:text>
+          <xsl:value-of select="(flakyFailure | flakyError)[1]/@type"/>
+          <xsl:text>&#10;</xsl:text>
+        </xsl:for-each>
+      </xsl:when>
+      <xsl:otherwise><xsl:text>none.&#10;</xsl:text></xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 
   <!-- "passed / failed / skipped" of one or more testsuite elements, or "not run". -->
@@ -105,6 +148,10 @@
         <xsl:value-of select="$failed"/>
         <xsl:text> / </xsl:text>
         <xsl:value-of select="sum($s/@skipped)"/>
+        <xsl:variable name="flaky" select="count($s/testcase[flakyFailure or flakyError])"/>
+        <xsl:if test="$flaky &gt; 0">
+          <xsl:text> (</xsl:text><xsl:value-of select="$flaky"/><xsl:text> flaky)</xsl:text>
+        </xsl:if>
       </xsl:otherwise>
     </xsl:choose>
   </xsl:template>

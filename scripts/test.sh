@@ -19,7 +19,12 @@
 #      -Dsaslgate.native.path=<that library> -Dsaslgate.requireJni=true
 #      -Dsaslgate.requireJarNative=true, so the JNI suites fail rather than skip. (The jar left in
 #      java-shim/target then carries that test library; scripts/build.sh makes the release one.)
-#   6. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
+#   6. Hadoop, if tests/hadoop/pom.xml exists: the rebuild pipeline (patches/build.sh hadoop:
+#      the patched hadoop-common with its upstream tests, installed into ~/.m2), then the
+#      end-to-end tests (mvn verify in tests/hadoop: real Keycloak, saslgate serve, Hadoop RPC
+#      servers in their own JVMs, both transports) with the shim installed from step 5 and
+#      -Dsaslgate.requireJni=true
+#   7. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
 #      if tests/fuzz exists and a nightly toolchain is installed (skipped with a notice if not)
 #
 # Environment:
@@ -186,6 +191,20 @@ feature_builds() {
     return "$rc"
 }
 
+# The patched hadoop-common (DESIGN §8), installed into the local Maven repository.
+hadoop_pipeline() {
+    patches/build.sh hadoop </dev/null
+}
+
+# The shim jar step 5 built (with the JNI library) goes into ~/.m2 for tests/hadoop.
+hadoop_e2e() {
+    mvn -B -f java-shim/pom.xml -DskipTests install </dev/null >"$RUN_DIR/shim-install-hadoop.log" 2>&1 \
+        || { tail -n 40 "$RUN_DIR/shim-install-hadoop.log" >&2; return 1; }
+    SASLGATE_REQUIRE_KEYCLOAK=1 mvn -B -f tests/hadoop/pom.xml verify \
+        -Dsaslgate.native.path="$JNI_LIBRARY" \
+        -Dsaslgate.requireJni=true </dev/null
+}
+
 fuzz() {
     local targets t rc=0
     targets="$(cargo +nightly fuzz list --fuzz-dir tests/fuzz)"
@@ -226,6 +245,11 @@ step "cargo test" cargo_test
 if [[ -f java-shim/pom.xml ]]; then
     step "jni library (testing)" jni_library
     step "java-shim mvn verify" java_shim_verify
+fi
+
+if [[ -f tests/hadoop/pom.xml ]]; then
+    step "hadoop pipeline" hadoop_pipeline
+    step "hadoop e2e mvn verify" hadoop_e2e
 fi
 
 if [[ ! -d tests/fuzz ]]; then

@@ -284,6 +284,19 @@ abstract class HadoopRpcE2E {
     }
 
     @Test
+    void serverValidatesThroughItsTransport() throws Exception {
+        assertEquals("hdfs-client/OAUTHBEARER", whoAmI(UserGroupInformation.getLoginUser(), server.address));
+        String daemon = stack.daemonLog();
+        if (transport() == Stack.Transport.SIDECAR) {
+            // The server JVM's SaslServer asked the daemon: its audit event for service hadoop.
+            assertTrue(daemon.contains("saslgate::audit") && daemon.contains("service=hadoop")
+                    && daemon.contains("authzid=hdfs-client"), daemon);
+        } else {
+            assertEquals("", daemon, "no daemon with the jni transport");
+        }
+    }
+
+    @Test
     void daemonOrCoreRefusalsNameNoToken() throws Exception {
         Path log = server.log;
         assertFalse(java.nio.file.Files.readString(log).contains("eyJ"), "no JWT in the server log");

@@ -7,7 +7,9 @@
 #       series, compile, run our tests and the upstream tests (patched vs unpatched), package,
 #       check the version, write provenance + SBOM, install into the local Maven repository.
 #       Extra arguments go to Maven (e.g. -DskipTests, -o).
-#   patches/build.sh zookeeper --check-reproducible
+#   patches/build.sh hadoop [MAVEN_ARGS...]
+#       the same for hadoop-common (mvn -f patches/hadoop/pom.xml install).
+#   patches/build.sh zookeeper|hadoop --check-reproducible
 #       Builds the jar twice (tests skipped, nothing installed) into two separate directories
 #       and compares the SHA-256 of the two jars; prints both. Exit 1 if they differ.
 #
@@ -18,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mvn=${MVN:-mvn}
 
 usage() {
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 64
 }
 
@@ -26,9 +28,10 @@ usage() {
 target=$1
 shift
 case $target in
-    zookeeper) ;;
+    zookeeper) build_dir_prop=zk.build.dir; jar_glob='zookeeper-*-saslgate.*.jar' ;;
+    hadoop) build_dir_prop=hc.build.dir; jar_glob='hadoop-common-*-saslgate.*.jar' ;;
     -h|--help) usage ;;
-    *) echo "build.sh: unknown target '$target' (known: zookeeper)" >&2; exit 64 ;;
+    *) echo "build.sh: unknown target '$target' (known: zookeeper, hadoop)" >&2; exit 64 ;;
 esac
 pom=$here/$target/pom.xml
 
@@ -39,15 +42,17 @@ if [[ ${1:-} == --check-reproducible ]]; then
     start=$(date +%s)
     for run in a b; do
         echo "build.sh: reproducibility build $run into $work/$run"
-        "$mvn" -B -q -f "$pom" -Dzk.build.dir="$work/$run" -DskipTests "$@" package \
+        "$mvn" -B -q -f "$pom" -D$build_dir_prop="$work/$run" -DskipTests "$@" package \
             >"$work/build-$run.log" 2>&1 || {
             tail -n 40 "$work/build-$run.log" >&2
             echo "build.sh: reproducibility build $run failed" >&2
             exit 1
         }
     done
-    jar_a=$(ls "$work"/a/zookeeper-*-saslgate.*.jar)
-    jar_b=$(ls "$work"/b/zookeeper-*-saslgate.*.jar)
+    # shellcheck disable=SC2086 # the glob is meant to expand
+    jar_a=$(ls "$work"/a/$jar_glob)
+    # shellcheck disable=SC2086
+    jar_b=$(ls "$work"/b/$jar_glob)
     sum_a=$(sha256sum "$jar_a" | cut -d' ' -f1)
     sum_b=$(sha256sum "$jar_b" | cut -d' ' -f1)
     echo "build 1: $sum_a  $(basename "$jar_a")"
@@ -65,7 +70,8 @@ start=$(date +%s)
 "$mvn" -B -f "$pom" "$@" install
 out=$here/$target/target
 echo "build.sh: done in $(( $(date +%s) - start )) s"
-echo "  jar:          $(ls "$out"/zookeeper-*-saslgate.*.jar)"
+# shellcheck disable=SC2086
+echo "  jar:          $(ls "$out"/$jar_glob)"
 echo "  classpath:    $out/classpath.txt (jar + runtime dependencies)"
 echo "  provenance:   $(ls "$out"/*.provenance.json)"
 echo "  SBOM:         $(ls "$out"/*.cyclonedx.json)"

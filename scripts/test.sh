@@ -27,7 +27,12 @@
 #      JVMs, both transports, a three-server quorum; the shim installed from step 5,
 #      -Dsaslgate.requireJni=true), then the whole pipeline with the upstream tests
 #      (patches/build.sh zookeeper) and its reproducibility check (two builds, same jar bytes)
-#   7. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
+#   7. Hadoop, if tests/hadoop/pom.xml exists: the rebuild pipeline (patches/build.sh hadoop:
+#      the patched hadoop-common with its upstream tests, installed into ~/.m2), then the
+#      end-to-end tests (mvn verify in tests/hadoop: real Keycloak, saslgate serve, Hadoop RPC
+#      servers in their own JVMs, both transports) with the shim installed from step 5 and
+#      -Dsaslgate.requireJni=true, and its reproducibility check
+#   8. fuzzing: each cargo-fuzz target in tests/fuzz for SASLGATE_FUZZ_SECS (default 20) s,
 #      if tests/fuzz exists and a nightly toolchain is installed (skipped with a notice if not)
 #
 # Environment:
@@ -221,11 +226,27 @@ zookeeper_install() {
     echo "installed org.saslgate.patched:zookeeper (pipeline log: $RUN_DIR/zookeeper-install.log)"
 }
 
-# The shim jar step 5 built (with the JNI library) goes into ~/.m2 for tests/zookeeper.
-zookeeper_e2e() {
+# The shim jar step 5 built (with the JNI library) goes into ~/.m2 for tests/zookeeper and
+# tests/hadoop.
+shim_install() {
     mvn -B -f java-shim/pom.xml -DskipTests install </dev/null >"$RUN_DIR/shim-install.log" 2>&1 \
         || { tail -n 40 "$RUN_DIR/shim-install.log" >&2; return 1; }
+    echo "installed org.saslgate:saslgate-shim (log: $RUN_DIR/shim-install.log)"
+}
+
+zookeeper_e2e() {
     SASLGATE_REQUIRE_KEYCLOAK=1 mvn -B -f tests/zookeeper/pom.xml verify \
+        -Dsaslgate.native.path="$JNI_LIBRARY" \
+        -Dsaslgate.requireJni=true </dev/null
+}
+
+# The patched hadoop-common (DESIGN §8), installed into the local Maven repository.
+hadoop_pipeline() {
+    patches/build.sh hadoop </dev/null
+}
+
+hadoop_e2e() {
+    SASLGATE_REQUIRE_KEYCLOAK=1 mvn -B -f tests/hadoop/pom.xml verify \
         -Dsaslgate.native.path="$JNI_LIBRARY" \
         -Dsaslgate.requireJni=true </dev/null
 }
@@ -273,11 +294,21 @@ if [[ -f java-shim/pom.xml ]]; then
     step "java-shim mvn verify" java_shim_verify
 fi
 
+if [[ -f tests/zookeeper/pom.xml || -f tests/hadoop/pom.xml ]]; then
+    step "shim install" shim_install
+fi
+
 if [[ -f tests/zookeeper/pom.xml ]]; then
     step "zookeeper install" zookeeper_install
     step "zookeeper e2e mvn verify" zookeeper_e2e
     step "zookeeper pipeline + tests" zookeeper_build
     step "zookeeper reproducible" zookeeper_build --check-reproducible
+fi
+
+if [[ -f tests/hadoop/pom.xml ]]; then
+    step "hadoop pipeline" hadoop_pipeline
+    step "hadoop e2e mvn verify" hadoop_e2e
+    step "hadoop reproducible" patches/build.sh hadoop --check-reproducible
 fi
 
 if [[ ! -d tests/fuzz ]]; then

@@ -22,7 +22,9 @@ import javax.security.sasl.SaslServerFactory;
  * working; a refusal ends the exchange with {@link AuthenticationException}. On a rejected token
  * the core's RFC 7628 §3.2.2 error JSON is returned as the challenge, and the client's
  * {@code %x01} then ends the exchange with {@link AuthenticationException} whose message is the
- * reason name and message (safe to show the client; never the token).
+ * reason name and message (safe to show the client; never the token). A success also records
+ * the identity's groups until the token's expiry in {@link GroupRegistry#shared()} (read by
+ * Hadoop through {@link org.saslgate.SaslGateGroupsMapping}).
  *
  * <p>Exceptions (after Kafka's {@code OAuthBearerSaslServer}): rejections →
  * {@link AuthenticationException}; internal failures → plain {@link SaslException};
@@ -91,8 +93,11 @@ public final class SaslGateSaslServer implements SaslServer {
             complete = true;
             if (state == Backend.SUCCESS) {
                 String id = session.authorizationId();
+                String[] groups = session.groups();
+                long expiresAtSecs = session.expiresAtSecs();
                 release();
                 authorizationId = authorize(id);
+                GroupRegistry.shared().record(authorizationId, groups, expiresAtSecs);
                 return challenge;
             }
             String reason = session.failureReason();

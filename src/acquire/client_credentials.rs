@@ -217,10 +217,7 @@ impl ClientCredentials {
         if secret.is_empty() {
             return Err(self.failed(format!("{shown} returned an empty access_token")));
         }
-        let expires_at = response
-            .expires_in()
-            .map(|d| now_secs.saturating_add(d.as_secs()))
-            .or_else(|| jwt_exp(secret));
+        let expires_at = token_expiry(response.expires_in().map(|d| d.as_secs()), secret, now_secs);
         Ok(AccessToken {
             secret: SecretString::from(secret.clone()),
             obtained_at: now_secs,
@@ -477,9 +474,39 @@ impl<'c> AsyncHttpClient<'c> for OidcHttp {
     }
 }
 
+/// The expiry of an access token, in seconds since the Unix epoch: the token's own `exp` claim
+/// when it is a JWT (what servers check, to the second), else `now_secs + expires_in_secs` from
+/// the token response (RFC 6749 §5.1), else `None` (unknown).
+///
+/// Computing it from `expires_in` alone drifts by the second that may pass between the issuer
+/// stamping `iat` and us reading the response, so the credential would report an expiry one
+/// second after the token's.
+fn token_expiry(expires_in_secs: Option<u64>, token: &str, now_secs: u64) -> Option<u64> {
+    jwt_exp(token).or_else(|| expires_in_secs.map(|secs| now_secs.saturating_add(secs)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unsigned_jwt(claims: &str) -> String {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.c2ln", b64(r#"{"alg":"ES256"}"#), b64(claims))
+    }
+
+    #[test]
+    fn token_expiry_is_the_jwt_exp_not_the_response_clock() {
+        // Issued at 700 with a 300 s lifespan, read by us at 701: the token expires at 1000.
+        let token = unsigned_jwt(r#"{"iat":700,"exp":1000}"#);
+        assert_eq!(token_expiry(Some(300), &token, 701), Some(1000));
+    }
+
+    #[test]
+    fn token_expiry_of_an_opaque_token_comes_from_expires_in() {
+        assert_eq!(token_expiry(Some(300), "opaque-token", 701), Some(1001));
+        assert_eq!(token_expiry(None, "opaque-token", 701), None);
+    }
 
     fn identity(toml_extra: &str) -> IdentityConfig {
         let text = format!(

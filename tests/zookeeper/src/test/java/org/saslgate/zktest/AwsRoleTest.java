@@ -58,7 +58,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * <p>The base credentials of the AWS chain are static environment variables of the daemon
  * (moto accepts any key for AssumeRole). The ZooKeeper side is {@code configs/zookeeper/}'s
  * {@code jaas-sidecar.conf}, {@code zoo.cfg}, {@code java.env} and
- * {@code zookeeper-client.properties}, as {@link StandaloneServerTest} uses them.
+ * {@code zookeeper-client.properties}, as {@link StandaloneServerTest} uses them; zoo.cfg's
+ * {@code superUser} is the admins' role ARN.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -67,6 +68,8 @@ class AwsRoleTest {
     static final String WRITERS = "arn:aws:iam::" + Moto.ACCOUNT + ":role/zk-writers";
     /** The readers' role, admitted too. */
     static final String READERS = "arn:aws:iam::" + Moto.ACCOUNT + ":role/zk-readers";
+    /** The administrators' role, {@code superUser} in zoo.cfg. */
+    static final String ADMINS = "arn:aws:iam::" + Moto.ACCOUNT + ":role/zk-admins";
     /** A role of the same account outside the service policy ({@code role/zk-*}). */
     static final String OUTSIDER = "arn:aws:iam::" + Moto.ACCOUNT + ":role/analytics";
 
@@ -77,6 +80,7 @@ class AwsRoleTest {
         // zk-client is the identity of the JAAS Client section (and the daemon's readiness probe).
         ROLES.put("zk-client", WRITERS);
         ROLES.put("zk-reader", READERS);
+        ROLES.put("zk-admin", ADMINS);
         ROLES.put("zk-outsider", OUTSIDER);
     }
 
@@ -101,13 +105,15 @@ class AwsRoleTest {
                 "AWS_CONFIG_FILE", none.toString(),
                 "AWS_SHARED_CREDENTIALS_FILE", none.toString(),
                 "AWS_EC2_METADATA_DISABLED", "true"));
-        Path jaas = stack.jaas("zk-server-1", Map.of("ClientReader", "zk-reader", "ClientOutsider", "zk-outsider"));
+        Path jaas = stack.jaas("zk-server-1", Map.of("ClientReader", "zk-reader",
+                "ClientAdmin", "zk-admin", "ClientOutsider", "zk-outsider"));
         Stack.useJaasInThisJvm(jaas);
         int port = ZkServer.freePort();
         Path data = Files.createDirectory(stack.dir.resolve("data"));
         Path cfg = stack.zooCfg("zoo.cfg", "zoo.cfg", Map.of(
                 "dataDir", data.toString(),
-                "clientPort", Integer.toString(port)), List.of());
+                "clientPort", Integer.toString(port),
+                "superUser", ADMINS), List.of());
         server = new ZkServer("zookeeper", stack.dir, cfg, port, stack.serverFlags(jaas), ZkServer.STANDALONE);
         server.start().awaitServing(Duration.ofSeconds(60));
     }
@@ -237,6 +243,17 @@ class AwsRoleTest {
 
     @Test
     @Order(3)
+    void aRoleArnAsTheSuperUserReadsAndWritesTheWritersZnode() throws Exception {
+        try (ZkClient admin = authenticated("ClientAdmin")) {
+            // zoo.cfg superUser=<role ARN> adds the `super` id next to the sasl id.
+            assertEquals("sasl:" + ADMINS + ",super:", admin.whoAmI());
+            assertArrayEquals(DATA, admin.zk.getData("/aws-demo", false, null));
+            admin.zk.setData("/aws-demo", DATA, -1);
+        }
+    }
+
+    @Test
+    @Order(4)
     void aRoleOutsideTheServicePolicyIsRefusedAtAuthentication() throws Exception {
         try (ZkClient outsider = new ZkClient(server.connectString(), Stack.clientProperties(), "ClientOutsider")) {
             assertEquals(KeeperState.AuthFailed, outsider.awaitSaslOutcome(30),

@@ -224,7 +224,9 @@ class AwsRoleTest {
         assertTrue(auditEvents().stream().anyMatch(e -> "allow".equals(e.path("decision").asText())
                         && WRITERS.equals(e.path("authzid").asText())
                         && "aws".equals(e.path("issuer").asText())
-                        && WRITERS.equals(e.path("subject").asText())),
+                        // The subject is the caller as STS reported it: the session says which host.
+                        && ("arn:aws:sts::" + Moto.ACCOUNT + ":assumed-role/zk-writers/zk-client-host-1")
+                                .equals(e.path("subject").asText())),
                 "the daemon audits the writers' authentication: " + auditEvents());
     }
 

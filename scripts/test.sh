@@ -24,7 +24,8 @@
 #   6. ZooKeeper, if tests/zookeeper/pom.xml exists: the patched ZooKeeper installed into ~/.m2
 #      (patches/build.sh zookeeper -DskipTests), the end-to-end tests (mvn verify in
 #      tests/zookeeper: real Keycloak, saslgate serve, patched ZooKeeper servers in their own
-#      JVMs, both transports, a three-server quorum; the shim installed from step 5,
+#      JVMs, both transports, a three-server quorum, clients with AWS roles assumed at moto
+#      (SASLGATE_REQUIRE_AWS_VENV=1); the shim installed from step 5,
 #      -Dsaslgate.requireJni=true), then the whole pipeline with the upstream tests
 #      (patches/build.sh zookeeper) and its reproducibility check (two builds, same jar bytes)
 #   7. Hadoop, if tests/hadoop/pom.xml exists: the rebuild pipeline (patches/build.sh hadoop:
@@ -235,7 +236,8 @@ shim_install() {
 }
 
 zookeeper_e2e() {
-    SASLGATE_REQUIRE_KEYCLOAK=1 mvn -B -f tests/zookeeper/pom.xml verify \
+    SASLGATE_REQUIRE_KEYCLOAK=1 SASLGATE_REQUIRE_AWS_VENV=1 SASLGATE_AWS_VENV="$AWS_VENV" \
+        mvn -B -f tests/zookeeper/pom.xml verify \
         -Dsaslgate.native.path="$JNI_LIBRARY" \
         -Dsaslgate.requireJni=true </dev/null
 }

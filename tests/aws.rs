@@ -190,7 +190,11 @@ async fn a_presigned_get_validates_through_the_standin_and_is_cached() {
         .await
         .expect("valid");
     assert_eq!(v.principal.authzid, ROLE_ARN);
-    assert_eq!(v.subject, ROLE_ARN);
+    // The subject (audit) is the caller as STS reported it, with its session.
+    assert_eq!(
+        v.subject,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/zk-client/host-1")
+    );
     assert_eq!(v.claims["role_name"], "zk-client");
     assert_eq!(v.claims["session_name"], "host-1");
     assert_eq!(v.claims["user_id"], "AROASTANDINEXAMPLE");

@@ -58,7 +58,9 @@
 //! Claims exposed to principal rules: `arn` (canonical), `caller_arn` (as STS reported it),
 //! `account`, `user_id` (before `:`), `session_name`, `role_name`, `partition`, `arn_kind`,
 //! `sub` (= `arn`), `iat` and `exp` (Unix seconds), `sts_endpoint`, `encoding`. The default
-//! authorization identity is `arn`.
+//! authorization identity is `arn`. The verified token's subject (the audit event's `subject`,
+//! `saslgate validate`'s `subject:`) is `caller_arn`, so the audit keeps the session that
+//! authenticated: two hosts in one role share the authorization identity, not the subject.
 
 pub(crate) mod arn;
 pub mod proof;
@@ -176,6 +178,7 @@ impl std::fmt::Display for AwsRejection {
 pub(crate) struct AwsVerified {
     pub claims: Map<String, Value>,
     pub iss: String,
+    /// The caller ARN as STS reported it (`caller_arn`), for the audit.
     pub subject: String,
     pub expires_at: u64,
 }
@@ -228,7 +231,7 @@ pub(crate) fn claims(
     claims.insert("sts_endpoint".into(), json!(iss));
     claims.insert("encoding".into(), json!(proof.encoding.as_str()));
     Ok(AwsVerified {
-        subject: canonical.canonical,
+        subject: identity.arn.clone(),
         claims,
         iss,
         expires_at,

@@ -17,7 +17,8 @@ import javax.security.auth.login.LoginException;
 /**
  * The real daemon, {@code saslgate serve --config <file>} (binary: system property
  * {@code saslgate.binary}). Ready when a {@code SaslGateLoginModule} login of identity
- * {@code zk-client} over its socket succeeds, i.e. it answers and holds a Keycloak token.
+ * {@code zk-client} over its socket succeeds, i.e. it answers and holds that identity's token
+ * (a Keycloak token, or an AWS proof in {@link AwsRoleTest}).
  */
 final class Daemon implements AutoCloseable {
     private final Process process;
@@ -29,14 +30,28 @@ final class Daemon implements AutoCloseable {
     }
 
     static Daemon start(Path config, Path socket, Path log) throws Exception {
+        return start(config, socket, log, Map.of());
+    }
+
+    /**
+     * Starts {@code saslgate serve} and waits until it is ready.
+     *
+     * @param env set in the daemon's environment (e.g. the AWS credential chain's variables);
+     *     with any {@code AWS_*} key, every inherited {@code AWS_*} variable is removed first
+     */
+    static Daemon start(Path config, Path socket, Path log, Map<String, String> env) throws Exception {
         String bin = System.getProperty("saslgate.binary", "");
         if (bin.isEmpty() || bin.contains("${") || !Files.isExecutable(Paths.get(bin))) {
             fail("saslgate.binary does not name an executable: " + bin + " (cargo build --bin saslgate; set CARGO_TARGET_DIR)");
         }
-        Process p = new ProcessBuilder(bin, "serve", "--config", config.toString())
+        ProcessBuilder pb = new ProcessBuilder(bin, "serve", "--config", config.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
+                .redirectOutput(log.toFile());
+        if (env.keySet().stream().anyMatch(k -> k.startsWith("AWS_"))) {
+            pb.environment().keySet().removeIf(k -> k.startsWith("AWS_"));
+        }
+        pb.environment().putAll(env);
+        Process p = pb.start();
         // A backstop: the daemon does not outlive the test JVM, whatever happens to the test.
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
         Daemon d = new Daemon(p, log);

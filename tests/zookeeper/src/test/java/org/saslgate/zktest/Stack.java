@@ -34,7 +34,8 @@ import javax.security.auth.login.Configuration;
  * </ul>
  *
  * <p>With the sidecar transport it also runs {@code saslgate serve} on the rendered
- * configuration ({@link Daemon}).
+ * configuration ({@link Daemon}). {@link #startDaemon} makes a stack without Keycloak, on a
+ * configuration the caller renders ({@link AwsRoleTest}).
  */
 final class Stack implements AutoCloseable {
     /** The transports of {@code SaslGateLoginModule}. */
@@ -94,6 +95,32 @@ final class Stack implements AutoCloseable {
         }
     }
 
+    /** Writes a daemon configuration for a {@link Stack}: its socket is {@code s.socket}. */
+    interface Renderer {
+        /** @return the text of {@code saslgate.toml} for {@code s} */
+        String render(Stack s) throws Exception;
+    }
+
+    /**
+     * A sidecar stack without Keycloak (e.g. {@link AwsRoleTest}): writes the configuration
+     * {@code render} returns and starts the daemon on it.
+     *
+     * @param env added to the daemon's environment ({@link Daemon#start(Path, Path, Path, Map)})
+     */
+    static Stack startDaemon(String prefix, Renderer render, Map<String, String> env) throws Exception {
+        Path dir = Files.createTempDirectory("saslgate-zk-" + prefix + "-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Stack s = new Stack(Transport.SIDECAR, dir, null, null);
+        try {
+            Files.writeString(s.toml, render.render(s));
+            s.daemon = Daemon.start(s.toml, s.socket, dir.resolve("daemon.log"), env);
+            return s;
+        } catch (Exception | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
     /** Skips (or, with {@code saslgate.requireJni=true}, fails) when the JNI library is missing. */
     static void assumeJni() {
         String lib = System.getProperty("saslgate.native.path", "");
@@ -132,6 +159,18 @@ final class Stack implements AutoCloseable {
      * @return the rendered file
      */
     Path jaas(String learner) throws Exception {
+        Map<String, String> extra = new LinkedHashMap<>();
+        extra.put("ClientApp2", "zk-app2");
+        extra.put("ClientAdmin", "zk-admin");
+        return jaas(learner, extra);
+    }
+
+    /**
+     * As {@link #jaas(String)}, with other extra client sections.
+     *
+     * @param clients section name to identity: each a copy of the {@code Client} section
+     */
+    Path jaas(String learner, Map<String, String> clients) throws Exception {
         String t = Files.readString(Repo.path("configs/zookeeper/" + transport.jaasFile()));
         t = t.replace("/run/saslgate/saslgate.sock", socket.toString())
                 .replace("/etc/saslgate/saslgate.toml", toml.toString());
@@ -144,8 +183,10 @@ final class Stack implements AutoCloseable {
         if (!section.contains("identity=\"zk-client\"")) {
             fail(transport.jaasFile() + ": the Client section does not name identity zk-client");
         }
-        t += "\n" + section.replace("Client {", "ClientApp2 {").replace("\"zk-client\"", "\"zk-app2\"")
-                + "\n" + section.replace("Client {", "ClientAdmin {").replace("\"zk-client\"", "\"zk-admin\"") + "\n";
+        StringBuilder sections = new StringBuilder();
+        clients.forEach((name, identity) -> sections.append('\n')
+                .append(section.replace("Client {", name + " {").replace("\"zk-client\"", "\"" + identity + "\"")));
+        t += sections + "\n";
         Path out = dir.resolve("jaas-" + learner + ".conf");
         Files.writeString(out, t);
         return out;
@@ -229,7 +270,9 @@ final class Stack implements AutoCloseable {
         if (daemon != null) {
             daemon.close();
         }
-        kc.deleteRealm(realm);
+        if (kc != null) {
+            kc.deleteRealm(realm);
+        }
         Repo.deleteTree(dir);
     }
 }

@@ -31,7 +31,9 @@ import javax.security.sasl.SaslServerFactory;
  * gives for a {@link PasswordCallback}. It is complete after the server's (empty) answer.
  * Server: looks the token up in {@link #IDENTITIES}, calls the host's {@link AuthorizeCallback}
  * with (identity, identity) and reports the authorized ID; {@value #BUG_TOKEN} makes it throw an
- * {@link IllegalStateException} (a mechanism bug). Both factories record what they were created
+ * {@link IllegalStateException} (a mechanism bug); {@value #TWO_STEP_TOKEN} leaves the exchange
+ * open after a challenge ({@link #OPEN_EXCHANGES} counts such exchanges until they end or are
+ * disposed). Both factories record what they were created
  * with ({@link #lastClient}, {@link #lastServer}) so tests can check the Subject and arguments.
  *
  * <p>This is a stand-in for a real provider (the saslgate shim is exercised by the end-to-end
@@ -43,6 +45,15 @@ public final class TestMechanism {
     public static final String NAME = "X-SASLGATE-TEST";
     /** Token that makes the server mechanism throw a RuntimeException. */
     public static final String BUG_TOKEN = "tok-boom";
+    /**
+     * Token the server answers with the challenge {@value #MORE_CHALLENGE} without completing: the
+     * exchange stays open until the next message or {@code dispose()}.
+     */
+    public static final String TWO_STEP_TOKEN = "tok-2step";
+    /** The challenge sent for {@link #TWO_STEP_TOKEN}. */
+    public static final String MORE_CHALLENGE = "more";
+    /** Server exchanges left open (after {@link #TWO_STEP_TOKEN}) and not yet disposed. */
+    public static final java.util.concurrent.atomic.AtomicInteger OPEN_EXCHANGES = new java.util.concurrent.atomic.AtomicInteger();
     /** Token -> authorization ID the server reports. */
     public static final Map<String, String> IDENTITIES;
 
@@ -262,6 +273,7 @@ public final class TestMechanism {
     static final class Server implements SaslServer {
         private final CallbackHandler cbh;
         private boolean complete;
+        private boolean open;
         private String authorizationId;
 
         Server(CallbackHandler cbh) {
@@ -278,8 +290,20 @@ public final class TestMechanism {
             if (complete) {
                 throw new IllegalStateException(NAME + ": already complete");
             }
-            complete = true;
+            if (open) {
+                // the message after the challenge ends the exchange in failure
+                open = false;
+                OPEN_EXCHANGES.decrementAndGet();
+                complete = true;
+                throw new SaslException(NAME + ": exchange ended after the challenge");
+            }
             String token = new String(response, StandardCharsets.UTF_8);
+            if (TWO_STEP_TOKEN.equals(token)) {
+                open = true;
+                OPEN_EXCHANGES.incrementAndGet();
+                return MORE_CHALLENGE.getBytes(StandardCharsets.UTF_8);
+            }
+            complete = true;
             if (BUG_TOKEN.equals(token)) {
                 throw new IllegalStateException(NAME + " bug while handling token " + token);
             }
@@ -327,6 +351,10 @@ public final class TestMechanism {
 
         @Override
         public void dispose() {
+            if (open) {
+                open = false;
+                OPEN_EXCHANGES.decrementAndGet();
+            }
         }
     }
 }

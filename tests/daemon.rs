@@ -135,6 +135,70 @@ async fn a_session_created_with_the_initial_response_runs_the_first_step() {
     assert_eq!(last.json()["reason"], json!("malformed_message"));
 }
 
+/// A refused exchange whose client hangs up before its `%x01` (stock ZooKeeper never disposed
+/// it) must not hold a session slot for the whole idle time: a remote peer could fill
+/// `max_sessions` with refused logins. An exchange still in progress keeps its idle time.
+#[tokio::test]
+async fn a_refused_session_waiting_for_the_final_message_expires_after_a_few_seconds() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let d = Daemon::start().await;
+    let create = |response: Option<&[u8]>| {
+        let mut body =
+            json!({"mechanism": "OAUTHBEARER", "service": "zookeeper", "server_name": "zk1"});
+        if let Some(r) = response {
+            body["response"] = json!(b64.encode(r));
+        }
+        body
+    };
+    // Refused at once (malformed: no closing %x01%x01): the error challenge is out.
+    let refused = d
+        .json(
+            "POST",
+            "/v1/sasl/server/sessions",
+            &create(Some(b"n,,\x01auth=Bearer abc")),
+        )
+        .await;
+    assert_eq!(refused.status, 201, "{}", refused.text());
+    assert_eq!(refused.json()["step"]["reason"], json!("malformed_message"));
+    let refused_id = refused.json()["session_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // Created, no step yet: an exchange in progress.
+    let open = d
+        .json("POST", "/v1/sasl/server/sessions", &create(None))
+        .await;
+    assert_eq!(open.status, 201, "{}", open.text());
+    let open_id = open.json()["session_id"].as_str().expect("id").to_string();
+
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+
+    let late = d
+        .json(
+            "POST",
+            &format!("/v1/sasl/server/sessions/{refused_id}/step"),
+            &json!({"response": b64.encode(b"\x01")}),
+        )
+        .await;
+    assert_eq!(late.status, 404, "{}", late.text());
+    assert_eq!(late.json()["error"], json!("unknown_session"));
+    let metrics = d.request("GET", "/metrics", None).await.text();
+    assert!(
+        metrics.lines().any(|l| l == "saslgate_daemon_sessions 1"),
+        "only the exchange in progress is open:\n{metrics}"
+    );
+    // The exchange in progress still takes its step (refused here: the token is not a JWT).
+    let step = d
+        .json(
+            "POST",
+            &format!("/v1/sasl/server/sessions/{open_id}/step"),
+            &json!({"response": b64.encode(b"n,,\x01auth=Bearer abc\x01\x01")}),
+        )
+        .await;
+    assert_eq!(step.status, 200, "{}", step.text());
+}
+
 #[tokio::test]
 async fn a_full_session_table_refuses_new_sessions_and_keeps_the_open_ones() {
     let d = Daemon::start_with(|socket| {

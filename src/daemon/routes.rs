@@ -154,7 +154,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    super::metrics::sessions(state.sessions.len());
+    super::metrics::sessions(state.sessions.len().await);
     let body = state.metrics.render();
     (
         [(
@@ -199,6 +199,7 @@ async fn create_session(
             service: req.service.clone(),
             owner_uid: peer.uid,
             created: Instant::now(),
+            awaiting_final: std::sync::atomic::AtomicBool::new(false),
         })
         .await
         .ok_or_else(ApiError::too_many_sessions)?;
@@ -295,7 +296,14 @@ async fn run_step(
             }
         }
     };
+    let awaiting_final = !response.complete && response.reason.is_some();
     drop(guard);
+    if awaiting_final {
+        state
+            .sessions
+            .awaiting_final_message(id, entry.clone())
+            .await;
+    }
     if response.complete {
         tracing::debug!(
             age_ms = entry.created.elapsed().as_millis() as u64,

@@ -5,10 +5,20 @@
 //! reload never changes the rules under a session in flight) behind an async mutex: concurrent
 //! steps on one session run one after the other. A session is bound to the Unix uid that created
 //! it; another peer's step is answered as if the id did not exist.
+//!
+//! A session idles out after `daemon.session_idle_secs` without a step, except one that has sent
+//! the RFC 7628 §3.2.2 error challenge and only waits for the client's final `%x01`
+//! ([`Sessions::awaiting_final_message`]): the outcome is already known, so it is kept at most
+//! [`FINAL_MESSAGE_WAIT`]. A host that never disposes a refused exchange (stock ZooKeeper did
+//! not, when its client hung up after the error) would otherwise let any remote peer hold a
+//! session slot per refused login for the whole idle time and fill `daemon.max_sessions`.
 
 use crate::sasl::ServerSession;
 use moka::future::Cache;
+use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
+use moka::Expiry;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -25,6 +35,59 @@ pub(crate) struct SessionEntry {
     pub(crate) owner_uid: Option<u32>,
     /// When it was created.
     pub(crate) created: Instant,
+    /// Set once the error challenge was sent: only the client's `%x01` is still expected.
+    pub(crate) awaiting_final: AtomicBool,
+}
+
+/// How long a session that sent the error challenge waits for the client's `%x01` (at most the
+/// idle time). Clients answer at once (RFC 7628 §3.2.3); this only bounds abandoned exchanges.
+pub(crate) const FINAL_MESSAGE_WAIT: Duration = Duration::from_secs(5);
+
+/// Per-entry expiry: the idle time after creation and after each step, [`FINAL_MESSAGE_WAIT`]
+/// once the session awaits only the final message (reads then no longer extend it).
+struct SessionExpiry {
+    idle: Duration,
+    final_wait: Duration,
+}
+
+impl Expiry<String, Arc<SessionEntry>> for SessionExpiry {
+    fn expire_after_create(
+        &self,
+        _id: &String,
+        _entry: &Arc<SessionEntry>,
+        _now: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(self.idle)
+    }
+
+    fn expire_after_read(
+        &self,
+        _id: &String,
+        entry: &Arc<SessionEntry>,
+        _now: std::time::Instant,
+        remaining: Option<Duration>,
+        _last_modified: std::time::Instant,
+    ) -> Option<Duration> {
+        if entry.awaiting_final.load(Ordering::Acquire) {
+            remaining
+        } else {
+            Some(self.idle)
+        }
+    }
+
+    fn expire_after_update(
+        &self,
+        _id: &String,
+        entry: &Arc<SessionEntry>,
+        _now: std::time::Instant,
+        _remaining: Option<Duration>,
+    ) -> Option<Duration> {
+        if entry.awaiting_final.load(Ordering::Acquire) {
+            Some(self.final_wait.min(self.idle))
+        } else {
+            Some(self.idle)
+        }
+    }
 }
 
 /// The mutable part of a session.
@@ -60,6 +123,7 @@ impl Sessions {
     /// sessions would let any peer on the socket break other clients' exchanges. The cache's
     /// own capacity, a little higher, is only a backstop.
     pub(crate) fn new(max_sessions: u64, idle_secs: u64) -> Self {
+        let idle = Duration::from_secs(idle_secs.max(1));
         let open = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = open.clone();
         let inner = Cache::builder()
@@ -68,10 +132,17 @@ impl Sessions {
                     .saturating_add(max_sessions / 10)
                     .saturating_add(16),
             )
-            .eviction_listener(move |_id, _entry, _cause| {
-                counter.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            .eviction_listener(move |_id, _entry, cause| {
+                // A replaced entry (`awaiting_final_message` re-inserts the same session) is
+                // still open.
+                if cause != RemovalCause::Replaced {
+                    counter.fetch_sub(1, Ordering::AcqRel);
+                }
             })
-            .time_to_idle(Duration::from_secs(idle_secs.max(1)))
+            .expire_after(SessionExpiry {
+                idle,
+                final_wait: FINAL_MESSAGE_WAIT,
+            })
             .eviction_policy(EvictionPolicy::lru())
             .build_with_hasher(foldhash::fast::RandomState::default());
         Self {
@@ -84,7 +155,6 @@ impl Sessions {
     /// Stores `entry` under a fresh random id and returns the id, or `None` when
     /// `daemon.max_sessions` sessions are open.
     pub(crate) async fn insert(&self, entry: SessionEntry) -> Option<String> {
-        use std::sync::atomic::Ordering;
         if self.open.load(Ordering::Acquire) >= self.max {
             // Removals and expirations reach the counter when moka runs its pending tasks.
             self.inner.run_pending_tasks().await;
@@ -109,8 +179,22 @@ impl Sessions {
         self.inner.invalidate(id).await;
     }
 
-    /// The number of open sessions (approximate: pending evictions may still be counted).
-    pub(crate) fn len(&self) -> u64 {
-        self.inner.entry_count()
+    /// Marks the session `id` as waiting only for the client's final `%x01` (it sent the error
+    /// challenge): from now on it expires after [`FINAL_MESSAGE_WAIT`] (or the idle time, if
+    /// shorter) unless that message arrives. No-op when the session is already gone.
+    pub(crate) async fn awaiting_final_message(&self, id: &str, entry: Arc<SessionEntry>) {
+        if entry.awaiting_final.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if self.inner.contains_key(id) {
+            // An update applies `SessionExpiry::expire_after_update` to the entry.
+            self.inner.insert(id.to_string(), entry).await;
+        }
+    }
+
+    /// The number of open sessions, after expired and removed ones were counted out.
+    pub(crate) async fn len(&self) -> u64 {
+        self.inner.run_pending_tasks().await;
+        self.open.load(Ordering::Acquire)
     }
 }

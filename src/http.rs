@@ -257,12 +257,20 @@ impl HttpClient {
 /// A transport error with its causes ("timed out", "connection refused", the TLS alert…):
 /// reqwest's own message alone ("error sending request") hides them.
 fn cause_chain(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
+    let text = if error.is_timeout() {
         "timed out".to_string()
     } else {
         error.to_string()
     };
-    let mut source = std::error::Error::source(error);
+    append_causes(text, std::error::Error::source(error))
+}
+
+/// `text` followed by the message of `source` and of each of its own sources, each after
+/// `": "`, skipping a message `text` already contains (wrappers often repeat their cause).
+pub(crate) fn append_causes(
+    mut text: String,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
     while let Some(cause) = source {
         let line = cause.to_string();
         if !text.contains(&line) {

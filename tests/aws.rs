@@ -13,7 +13,7 @@ mod sts_standin;
 use aws_credential_types::Credentials;
 use base64::Engine as _;
 use saslgate::acquire::aws::{presigned_get, signed_post};
-use saslgate::validate::{Clock, ValidateError};
+use saslgate::validate::{Clock, ValidateError, VerifiedToken};
 use saslgate::{Config, Core};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -101,6 +101,14 @@ async fn refused(core: &Core, token: &str) -> String {
     }
 }
 
+/// Validates `token` and returns the verified token (panics when refused).
+async fn accepted(core: &Core, token: &str) -> Arc<VerifiedToken> {
+    match core.validator().validate("zookeeper", token).await {
+        Ok(v) => v,
+        Err(e) => panic!("refused: {e}"),
+    }
+}
+
 fn k8s_token(endpoint: &str) -> String {
     presigned_get(
         &creds(),
@@ -165,14 +173,13 @@ fn vault_edited(endpoint: &str, edit: impl Fn(&mut serde_json::Value)) -> String
     format!("vault-aws-iam-v1.{}", b64url(&doc.to_string()))
 }
 
+/// The decoded `iam_request_headers` object of a vault document.
+type Headers = serde_json::Map<String, serde_json::Value>;
+
 /// Edits the decoded headers object of a vault document.
-fn edit_headers(
-    doc: &mut serde_json::Value,
-    edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>),
-) {
+fn edit_headers(doc: &mut serde_json::Value, edit: impl Fn(&mut Headers)) {
     let raw = unb64(doc["iam_request_headers"].as_str().expect("headers"));
-    let mut headers: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&raw).expect("headers json");
+    let mut headers: Headers = serde_json::from_str(&raw).expect("headers json");
     edit(&mut headers);
     doc["iam_request_headers"] = b64(&serde_json::Value::Object(headers).to_string()).into();
 }
@@ -184,11 +191,7 @@ async fn a_presigned_get_validates_through_the_standin_and_is_cached() {
     let sts = standin().await;
     let core = core_at(server(&sts.base, "", ""), 0);
     let token = k8s_token(&sts.base);
-    let v = core
-        .validator()
-        .validate("zookeeper", &token)
-        .await
-        .expect("valid");
+    let v = accepted(&core, &token).await;
     assert_eq!(v.principal.authzid, ROLE_ARN);
     // The subject (audit) is the caller as STS reported it, with its session.
     assert_eq!(
@@ -211,11 +214,7 @@ async fn a_presigned_get_validates_through_the_standin_and_is_cached() {
         v.expires_at
     );
     assert_eq!(sts.hits(), 1);
-    let again = core
-        .validator()
-        .validate("zookeeper", &token)
-        .await
-        .expect("cached");
+    let again = accepted(&core, &token).await;
     assert_eq!(again.principal.authzid, ROLE_ARN);
     assert_eq!(sts.hits(), 1, "the second validation came from the cache");
 }
@@ -224,11 +223,7 @@ async fn a_presigned_get_validates_through_the_standin_and_is_cached() {
 async fn the_json_response_shape_is_parsed() {
     let sts = standin().await;
     let core = core_at(server(&sts.base, "response_format = \"json\"", ""), 0);
-    let v = core
-        .validator()
-        .validate("zookeeper", &k8s_token(&sts.base))
-        .await
-        .expect("valid");
+    let v = accepted(&core, &k8s_token(&sts.base)).await;
     assert_eq!(v.principal.authzid, ROLE_ARN);
 }
 
@@ -237,11 +232,7 @@ async fn a_principal_rule_maps_the_role_name_for_hadoop() {
     let sts = standin().await;
     let rule = "[[principal.rules]]\nissuer = \"aws\"\nmatch = { arn_kind = \"assumed-role\" }\nauthzid = \"{role_name}\"\n";
     let core = core_at(server(&sts.base, "", rule), 0);
-    let v = core
-        .validator()
-        .validate("zookeeper", &k8s_token(&sts.base))
-        .await
-        .expect("valid");
+    let v = accepted(&core, &k8s_token(&sts.base)).await;
     assert_eq!(v.principal.authzid, "zk-client");
 }
 
@@ -301,35 +292,22 @@ async fn aws_account_not_allowed() {
 #[tokio::test]
 async fn aws_arn_not_allowed_by_the_service_pattern() {
     let sts = standin().await;
-    let core = core_at(
-        server(
-            &sts.base,
-            "",
-            "aws_role_arns = [\"arn:aws:iam::*:role/hdfs-*\"]",
-        ),
-        0,
-    );
+    let service =
+        |pattern: &str| server(&sts.base, "", &format!("aws_role_arns = [\"{pattern}\"]"));
+    let core = core_at(service("arn:aws:iam::*:role/hdfs-*"), 0);
     assert_eq!(
         refused(&core, &k8s_token(&sts.base)).await,
         "aws_arn_not_allowed"
     );
-    let core = core_at(
-        server(
-            &sts.base,
-            "",
-            "aws_role_arns = [\"arn:aws:iam::*:role/zk-*\"]",
-        ),
-        0,
-    );
-    let v = core
-        .validator()
-        .validate("zookeeper", &k8s_token(&sts.base))
-        .await
-        .expect("the zk-* pattern matches");
-    assert_eq!(v.principal.authzid, ROLE_ARN);
+    let core = core_at(service("arn:aws:iam::*:role/zk-*"), 0);
+    let v = accepted(&core, &k8s_token(&sts.base)).await;
+    assert_eq!(v.principal.authzid, ROLE_ARN, "the zk-* pattern matches");
 }
 
-// ---- refusals before the replay: k8s-aws-v1 ----------------------------------------------
+// ---- refusals before the replay ------------------------------------------------------------
+//
+// Each test signs a fresh proof for a fresh stand-in, changes one thing and asserts the reason
+// and that STS was never called.
 
 /// Asserts `token` is refused with `reason` and STS was not called.
 async fn refused_locally(sts: &StsStandIn, core: &Core, token: &str, reason: &str) {
@@ -337,52 +315,72 @@ async fn refused_locally(sts: &StsStandIn, core: &Core, token: &str, reason: &st
     assert_eq!(sts.hits(), 0, "{reason}: STS must not be called");
 }
 
+/// Asserts the proof `sign` makes (given the stand-in's base URL) is refused with `reason`,
+/// without calling STS, by a server with `issuer_extra` (see [`server`]) whose clock runs
+/// `offset_secs` ahead.
+async fn assert_refused_by(
+    issuer_extra: &str,
+    offset_secs: i64,
+    sign: impl FnOnce(&str) -> String,
+    reason: &str,
+) {
+    let sts = standin().await;
+    let core = core_at(server(&sts.base, issuer_extra, ""), offset_secs);
+    refused_locally(&sts, &core, &sign(&sts.base), reason).await;
+}
+
+/// [`assert_refused_by`] the default server.
+async fn assert_refused(sign: impl FnOnce(&str) -> String, reason: &str) {
+    assert_refused_by("", 0, sign, reason).await;
+}
+
+/// [`assert_refused`] for a k8s-aws-v1 proof whose presigned URL `edit` changes.
+async fn assert_k8s_refused(edit: impl Fn(String) -> String, reason: &str) {
+    assert_refused(|base| k8s_edited(base, edit), reason).await;
+}
+
+/// [`assert_refused`] for a vault proof whose JSON document `edit` changes.
+async fn assert_vault_refused(edit: impl Fn(&mut serde_json::Value), reason: &str) {
+    assert_refused(|base| vault_edited(base, edit), reason).await;
+}
+
+/// [`assert_refused`] for a vault proof whose decoded headers object `edit` changes.
+async fn assert_headers_refused(edit: impl Fn(&mut Headers), reason: &str) {
+    assert_vault_refused(|d| edit_headers(d, &edit), reason).await;
+}
+
+// ---- refusals before the replay: k8s-aws-v1 ----------------------------------------------
+
 #[tokio::test]
 async fn aws_token_too_large() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "max_token_bytes = 256", ""), 0);
-    refused_locally(&sts, &core, &k8s_token(&sts.base), "aws_token_too_large").await;
+    assert_refused_by("max_token_bytes = 256", 0, k8s_token, "aws_token_too_large").await;
 }
 
 #[tokio::test]
 async fn aws_encoding_not_allowed() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "encodings = [\"vault\"]", ""), 0);
-    refused_locally(
-        &sts,
-        &core,
-        &k8s_token(&sts.base),
-        "aws_encoding_not_allowed",
-    )
-    .await;
+    let vault_only = "encodings = [\"vault\"]";
+    assert_refused_by(vault_only, 0, k8s_token, "aws_encoding_not_allowed").await;
 }
 
 #[tokio::test]
 async fn aws_bad_encoding() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    refused_locally(&sts, &core, "k8s-aws-v1.not*base64url", "aws_bad_encoding").await;
-    refused_locally(&sts, &core, "vault-aws-iam-v1.e30", "aws_bad_encoding").await;
+    assert_refused(|_| "k8s-aws-v1.not*base64url".into(), "aws_bad_encoding").await;
+    assert_refused(|_| "vault-aws-iam-v1.e30".into(), "aws_bad_encoding").await;
 }
 
 #[tokio::test]
 async fn aws_bad_url() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    refused_locally(&sts, &core, &k8s_wrap("not a url"), "aws_bad_url").await;
-    let with_user = k8s_edited(&sts.base, |u| u.replacen("http://", "http://user@", 1));
-    refused_locally(&sts, &core, &with_user, "aws_bad_url").await;
+    assert_refused(|_| k8s_wrap("not a url"), "aws_bad_url").await;
+    let with_user = |u: String| u.replacen("http://", "http://user@", 1);
+    assert_k8s_refused(with_user, "aws_bad_url").await;
 }
 
 #[tokio::test]
 async fn aws_insecure_url() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| {
-        u.replace(&sts.base, "http://sts.amazonaws.com")
-    });
-    refused_locally(&sts, &core, &token, "aws_insecure_url").await;
+    let plain_http = |base: &str| k8s_edited(base, |u| u.replace(base, "http://sts.amazonaws.com"));
+    assert_refused(plain_http, "aws_insecure_url").await;
     // Without the [danger] switch, loopback http is refused too.
+    let sts = standin().await;
     let text = format!(
         "[[issuers]]\nname = \"aws\"\nkind = \"aws\"\n[issuers.aws]\nserver_id = \"{SERVER_ID}\"\n\
          regions = [\"us-east-1\"]\naccounts = [\"{ACCOUNT}\"]\n\
@@ -397,106 +395,83 @@ async fn aws_insecure_url() {
 
 #[tokio::test]
 async fn aws_endpoint_not_allowed() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| {
-        u.replace(&sts.base, "https://sts.us-west-2.amazonaws.com")
-    });
-    refused_locally(&sts, &core, &token, "aws_endpoint_not_allowed").await;
-    // An attacker-chosen host that merely looks like STS.
-    let token = k8s_edited(&sts.base, |u| {
-        u.replace(&sts.base, "https://sts.amazonaws.com.evil.example")
-    });
-    refused_locally(&sts, &core, &token, "aws_endpoint_not_allowed").await;
+    // Another region, and an attacker-chosen host that merely looks like STS.
+    for host in [
+        "https://sts.us-west-2.amazonaws.com",
+        "https://sts.amazonaws.com.evil.example",
+    ] {
+        let moved = |base: &str| k8s_edited(base, |u| u.replace(base, host));
+        assert_refused(moved, "aws_endpoint_not_allowed").await;
+    }
 }
 
 #[tokio::test]
 async fn aws_bad_path() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| u.replacen("/?", "/other/?", 1));
-    refused_locally(&sts, &core, &token, "aws_bad_path").await;
+    assert_k8s_refused(|u| u.replacen("/?", "/other/?", 1), "aws_bad_path").await;
 }
 
 #[tokio::test]
 async fn aws_duplicate_parameter() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| format!("{u}&Action=GetCallerIdentity"));
-    refused_locally(&sts, &core, &token, "aws_duplicate_parameter").await;
+    let again = |u: String| format!("{u}&Action=GetCallerIdentity");
+    assert_k8s_refused(again, "aws_duplicate_parameter").await;
     // Repeated in another case: the CVE-2022-2385 shape.
-    let token = k8s_edited(&sts.base, |u| {
+    let other_case = |u: String| {
         format!("{u}&x-amz-credential=AKIAOTHER%2F20240101%2Fus-east-1%2Fsts%2Faws4_request")
-    });
-    refused_locally(&sts, &core, &token, "aws_duplicate_parameter").await;
+    };
+    assert_k8s_refused(other_case, "aws_duplicate_parameter").await;
 }
 
 #[tokio::test]
 async fn aws_case_variant_parameter() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| u.replacen("Action=", "action=", 1));
-    refused_locally(&sts, &core, &token, "aws_case_variant_parameter").await;
+    let lower = |u: String| u.replacen("Action=", "action=", 1);
+    assert_k8s_refused(lower, "aws_case_variant_parameter").await;
 }
 
 #[tokio::test]
 async fn aws_unknown_parameter() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| format!("{u}&User-Agent=x"));
-    refused_locally(&sts, &core, &token, "aws_unknown_parameter").await;
+    assert_k8s_refused(|u| format!("{u}&User-Agent=x"), "aws_unknown_parameter").await;
 }
 
 #[tokio::test]
 async fn aws_missing_parameter() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| {
+    let unsigned = |u: String| {
         let (base, query) = u.split_once('?').expect("query");
         let kept: Vec<&str> = query
             .split('&')
             .filter(|p| !p.starts_with("X-Amz-Signature="))
             .collect();
         format!("{base}?{}", kept.join("&"))
-    });
-    refused_locally(&sts, &core, &token, "aws_missing_parameter").await;
+    };
+    assert_k8s_refused(unsigned, "aws_missing_parameter").await;
 }
 
 #[tokio::test]
 async fn aws_bad_action() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| set_param(&u, "Action", "GetSessionToken"));
-    refused_locally(&sts, &core, &token, "aws_bad_action").await;
+    let action = |u: String| set_param(&u, "Action", "GetSessionToken");
+    assert_k8s_refused(action, "aws_bad_action").await;
 }
 
 #[tokio::test]
 async fn aws_bad_algorithm() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| {
-        set_param(&u, "X-Amz-Algorithm", "AWS4-ECDSA-P256-SHA256")
-    });
-    refused_locally(&sts, &core, &token, "aws_bad_algorithm").await;
+    let algorithm = |u: String| set_param(&u, "X-Amz-Algorithm", "AWS4-ECDSA-P256-SHA256");
+    assert_k8s_refused(algorithm, "aws_bad_algorithm").await;
 }
 
 #[tokio::test]
 async fn aws_server_id_not_signed() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| set_param(&u, "X-Amz-SignedHeaders", "host"));
-    refused_locally(&sts, &core, &token, "aws_server_id_not_signed").await;
+    let host_only = |u: String| set_param(&u, "X-Amz-SignedHeaders", "host");
+    assert_k8s_refused(host_only, "aws_server_id_not_signed").await;
 }
 
 #[tokio::test]
 async fn aws_bad_expires() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
     for value in ["901", "-1", "sixty"] {
-        let token = k8s_edited(&sts.base, |u| set_param(&u, "X-Amz-Expires", value));
-        refused_locally(&sts, &core, &token, "aws_bad_expires").await;
+        let expires = |u: String| set_param(&u, "X-Amz-Expires", value);
+        assert_k8s_refused(expires, "aws_bad_expires").await;
     }
     // The whole 0..=900 range is accepted (STS ignores the value for GetCallerIdentity).
+    let sts = standin().await;
+    let core = core_at(server(&sts.base, "", ""), 0);
     let token = k8s_edited(&sts.base, |u| set_param(&u, "X-Amz-Expires", "900"));
     assert_eq!(
         refused(&core, &token).await,
@@ -507,143 +482,115 @@ async fn aws_bad_expires() {
 
 #[tokio::test]
 async fn aws_bad_date() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = k8s_edited(&sts.base, |u| {
-        set_param(&u, "X-Amz-Date", "2024-01-01T00%3A00%3A00Z")
-    });
-    refused_locally(&sts, &core, &token, "aws_bad_date").await;
+    let dashed = |u: String| set_param(&u, "X-Amz-Date", "2024-01-01T00%3A00%3A00Z");
+    assert_k8s_refused(dashed, "aws_bad_date").await;
 }
 
 #[tokio::test]
 async fn aws_stale_date() {
-    let sts = standin().await;
     // The validator's clock runs 15 minutes and a leeway (30 s) plus one second ahead.
-    let core = core_at(server(&sts.base, "", ""), 900 + 31);
-    refused_locally(&sts, &core, &k8s_token(&sts.base), "aws_stale_date").await;
+    assert_refused_by("", 900 + 31, k8s_token, "aws_stale_date").await;
 }
 
 #[tokio::test]
 async fn aws_future_date() {
-    let sts = standin().await;
     // The validator's clock runs behind the signer by more than the leeway.
-    let core = core_at(server(&sts.base, "", ""), -60);
-    refused_locally(&sts, &core, &k8s_token(&sts.base), "aws_future_date").await;
+    assert_refused_by("", -60, k8s_token, "aws_future_date").await;
 }
 
 // ---- refusals before the replay: vault ---------------------------------------------------
 
 #[tokio::test]
 async fn aws_bad_method() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| d["iam_http_request_method"] = "GET".into());
-    refused_locally(&sts, &core, &token, "aws_bad_method").await;
+    let get = |d: &mut serde_json::Value| d["iam_http_request_method"] = "GET".into();
+    assert_vault_refused(get, "aws_bad_method").await;
 }
 
 #[tokio::test]
 async fn aws_query_not_allowed() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| {
-        d["iam_request_url"] = b64(&format!("{}/?Action=GetCallerIdentity", sts.base)).into()
-    });
-    refused_locally(&sts, &core, &token, "aws_query_not_allowed").await;
+    let with_query = |base: &str| {
+        vault_edited(base, |d| {
+            d["iam_request_url"] = b64(&format!("{base}/?Action=GetCallerIdentity")).into()
+        })
+    };
+    assert_refused(with_query, "aws_query_not_allowed").await;
 }
 
 #[tokio::test]
 async fn aws_body_not_allowed() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| {
-        d["iam_request_body"] =
-            b64("Action=GetCallerIdentity&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/x").into()
-    });
-    refused_locally(&sts, &core, &token, "aws_body_not_allowed").await;
-    let token = vault_edited(&sts.base, |d| {
-        d["iam_request_body"] = b64("Action=AssumeRole&Version=2011-06-15").into()
-    });
-    refused_locally(&sts, &core, &token, "aws_bad_action").await;
+    let body = |text: &'static str| {
+        move |d: &mut serde_json::Value| d["iam_request_body"] = b64(text).into()
+    };
+    assert_vault_refused(
+        body("Action=GetCallerIdentity&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/x"),
+        "aws_body_not_allowed",
+    )
+    .await;
+    assert_vault_refused(
+        body("Action=AssumeRole&Version=2011-06-15"),
+        "aws_bad_action",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn aws_duplicate_header() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| {
-        edit_headers(d, |h| {
-            h.insert("x-amz-date".into(), serde_json::json!(["20240101T000000Z"]));
-        })
-    });
-    refused_locally(&sts, &core, &token, "aws_duplicate_header").await;
+    let lower_date = |h: &mut Headers| {
+        h.insert("x-amz-date".into(), serde_json::json!(["20240101T000000Z"]));
+    };
+    assert_headers_refused(lower_date, "aws_duplicate_header").await;
 }
 
 #[tokio::test]
 async fn aws_header_not_allowed() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| {
-        edit_headers(d, |h| {
-            h.insert(
-                "X-Amz-Target".into(),
-                serde_json::json!(["AWSSecurityTokenServiceV20110615.AssumeRole"]),
-            );
-        })
-    });
-    refused_locally(&sts, &core, &token, "aws_header_not_allowed").await;
+    let target = |h: &mut Headers| {
+        h.insert(
+            "X-Amz-Target".into(),
+            serde_json::json!(["AWSSecurityTokenServiceV20110615.AssumeRole"]),
+        );
+    };
+    assert_headers_refused(target, "aws_header_not_allowed").await;
 }
 
 #[tokio::test]
 async fn aws_bad_authorization() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| {
-        edit_headers(d, |h| {
-            h.insert("Authorization".into(), serde_json::json!(["Bearer x"]));
-        })
-    });
-    refused_locally(&sts, &core, &token, "aws_bad_authorization").await;
+    let bearer = |h: &mut Headers| {
+        h.insert("Authorization".into(), serde_json::json!(["Bearer x"]));
+    };
+    assert_headers_refused(bearer, "aws_bad_authorization").await;
 }
 
 #[tokio::test]
 async fn aws_server_id_missing() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| {
-        edit_headers(d, |h| {
-            h.remove("X-Vault-AWS-IAM-Server-ID");
-        })
-    });
-    refused_locally(&sts, &core, &token, "aws_server_id_missing").await;
+    let without = |h: &mut Headers| {
+        h.remove("X-Vault-AWS-IAM-Server-ID");
+    };
+    assert_headers_refused(without, "aws_server_id_missing").await;
 }
 
 #[tokio::test]
 async fn aws_server_id_mismatch() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = signed_post(
-        &creds(),
-        "us-east-1",
-        &sts.base,
-        "other-server",
-        SystemTime::now(),
-    )
-    .expect("sign");
-    refused_locally(&sts, &core, &token, "aws_server_id_mismatch").await;
+    let other = |base: &str| {
+        signed_post(
+            &creds(),
+            "us-east-1",
+            base,
+            "other-server",
+            SystemTime::now(),
+        )
+        .expect("sign")
+    };
+    assert_refused(other, "aws_server_id_mismatch").await;
 }
 
 #[tokio::test]
 async fn aws_server_id_not_signed_in_a_vault_proof() {
-    let sts = standin().await;
-    let core = core_at(server(&sts.base, "", ""), 0);
-    let token = vault_edited(&sts.base, |d| {
-        edit_headers(d, |h| {
-            let auth = h["Authorization"][0].as_str().expect("auth").to_string();
-            let unsigned = auth.replace(";x-vault-aws-iam-server-id", "");
-            h.insert("Authorization".into(), serde_json::json!([unsigned]));
-        })
-    });
-    refused_locally(&sts, &core, &token, "aws_server_id_not_signed").await;
+    let unsigned = |h: &mut Headers| {
+        let auth = h["Authorization"][0].as_str().expect("auth").to_string();
+        let unsigned = auth.replace(";x-vault-aws-iam-server-id", "");
+        h.insert("Authorization".into(), serde_json::json!([unsigned]));
+    };
+    assert_headers_refused(unsigned, "aws_server_id_not_signed").await;
 }
 
 // ---- configuration -----------------------------------------------------------------------
@@ -754,11 +701,7 @@ async fn assume_role_then_a_vault_proof_validates_with_moto() {
     let token = saslgate_token(&config, "zk-client", BASE_ENV);
     assert!(token.starts_with("vault-aws-iam-v1."), "{token}");
     let core = core_at(server(&moto.base, "", ""), 0);
-    let v = core
-        .validator()
-        .validate("zookeeper", &token)
-        .await
-        .expect("valid");
+    let v = accepted(&core, &token).await;
     // The role's path (/svc/) is not in the assumed-role ARN: it is lost.
     assert_eq!(
         v.principal.authzid,
@@ -792,11 +735,7 @@ async fn assume_role_with_web_identity_then_a_vault_proof_validates_with_moto() 
     // No base credentials at all: the web identity call is unsigned.
     let token = saslgate_token(&config, "zk-client", &[]);
     let core = core_at(server(&moto.base, "", ""), 0);
-    let v = core
-        .validator()
-        .validate("zookeeper", &token)
-        .await
-        .expect("valid");
+    let v = accepted(&core, &token).await;
     assert_eq!(v.principal.authzid, "arn:aws:iam::123456789012:role/zk-web");
     assert_eq!(v.claims["session_name"], "pod-1");
 }
@@ -878,11 +817,7 @@ async fn a_token_from_aws_eks_get_token_validates() {
         k8s_url(token)
     );
     let core = core_at(server(&sts.base, "", ""), 0);
-    let v = core
-        .validator()
-        .validate("zookeeper", token)
-        .await
-        .expect("valid");
+    let v = accepted(&core, token).await;
     assert_eq!(v.principal.authzid, ROLE_ARN);
     assert_eq!(sts.hits(), 1);
 }

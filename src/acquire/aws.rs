@@ -26,7 +26,7 @@ use crate::validate::aws::proof::{
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    sign, SignableBody, SignableRequest, SignatureLocation, SigningInstructions, SigningSettings,
 };
 use base64::Engine as _;
 use secrecy::SecretString;
@@ -200,17 +200,7 @@ impl AwsProof {
 
 /// The error and its sources on one line (SDK errors hide the cause in `source()`).
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
+    crate::http::append_causes(e.to_string(), e.source())
 }
 
 fn signing_params<'a>(
@@ -230,6 +220,31 @@ fn signing_params<'a>(
         .map_err(|e| e.to_string())
 }
 
+/// SigV4-signs `method url` with the signed `headers` and `body` under `params`; returns what
+/// to add to the request (query parameters or headers, as `params`' settings place them).
+///
+/// # Errors
+/// The signer's message.
+fn sign_request(
+    params: &aws_sigv4::http_request::SigningParams<'_>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<SigningInstructions, String> {
+    let signable = SignableRequest::new(
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(signable, params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(instructions)
+}
+
 /// The k8s-aws-v1 proof: a query-presigned GetCallerIdentity GET with `x-k8s-aws-id` signed.
 ///
 /// # Errors
@@ -247,16 +262,13 @@ pub fn presigned_get(
     settings.expires_in = Some(Duration::from_secs(60));
     let params = signing_params(&identity, region, now, settings)?;
     let url = format!("{endpoint}/?{GET_CALLER_IDENTITY_BODY}");
-    let signable = SignableRequest::new(
+    let instructions = sign_request(
+        &params,
         "GET",
         &url,
-        [(K8S_SERVER_ID_HEADER, server_id)].into_iter(),
-        SignableBody::Bytes(&[]),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+        &[(K8S_SERVER_ID_HEADER, server_id)],
+        b"",
+    )?;
     let mut request = http::Request::builder()
         .method("GET")
         .uri(&url)
@@ -286,20 +298,16 @@ pub fn signed_post(
     let params = signing_params(&identity, region, now, SigningSettings::default())?;
     let url = format!("{endpoint}/");
     let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let signable = SignableRequest::new(
+    let instructions = sign_request(
+        &params,
         "POST",
         &url,
-        [
+        &[
             ("content-type", content_type),
             (VAULT_SERVER_ID_HEADER, server_id),
-        ]
-        .into_iter(),
-        SignableBody::Bytes(GET_CALLER_IDENTITY_BODY.as_bytes()),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+        ],
+        GET_CALLER_IDENTITY_BODY.as_bytes(),
+    )?;
     let mut headers = serde_json::Map::new();
     headers.insert("Content-Type".into(), serde_json::json!([content_type]));
     headers.insert(

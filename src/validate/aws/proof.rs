@@ -332,6 +332,26 @@ fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Requires parameter `key` of `pairs` to be exactly `expected` (a missing one counts as empty).
+///
+/// # Errors
+/// `reason`, naming the value found (clipped).
+fn require_value(
+    pairs: &[(String, String)],
+    key: &str,
+    expected: &str,
+    reason: AwsReason,
+) -> Result<(), AwsRejection> {
+    let value = get(pairs, key).unwrap_or("");
+    if value == expected {
+        return Ok(());
+    }
+    Err(reject(
+        reason,
+        format!("{key} {:?}, only {expected}", crate::validate::clip(value)),
+    ))
+}
+
 /// `X-Amz-Date` (`20060102T150405Z`) as Unix seconds, then the window check: not after
 /// `now + leeway` (future) and not before `now - 15 min - leeway` (stale).
 fn check_date(value: &str, now: u64, leeway: u64) -> Result<u64, AwsRejection> {
@@ -432,26 +452,13 @@ fn check_get(
             format!("parameter {missing} is missing"),
         ));
     }
-    let action = get(&pairs, "Action").unwrap_or("");
-    if action != "GetCallerIdentity" {
-        return Err(reject(
-            AwsReason::BadAction,
-            format!(
-                "Action {:?}, only GetCallerIdentity",
-                crate::validate::clip(action)
-            ),
-        ));
-    }
-    let algorithm = get(&pairs, "X-Amz-Algorithm").unwrap_or("");
-    if algorithm != "AWS4-HMAC-SHA256" {
-        return Err(reject(
-            AwsReason::BadAlgorithm,
-            format!(
-                "X-Amz-Algorithm {:?}, only AWS4-HMAC-SHA256",
-                crate::validate::clip(algorithm)
-            ),
-        ));
-    }
+    require_value(&pairs, "Action", "GetCallerIdentity", AwsReason::BadAction)?;
+    require_value(
+        &pairs,
+        "X-Amz-Algorithm",
+        "AWS4-HMAC-SHA256",
+        AwsReason::BadAlgorithm,
+    )?;
     let signed = get(&pairs, "X-Amz-SignedHeaders").unwrap_or("");
     if !signed
         .split(';')
@@ -527,16 +534,7 @@ fn check_post(
         ));
     }
     let pairs = unique_pairs(body, &["Action", "Version"], AwsReason::BodyNotAllowed)?;
-    let action = get(&pairs, "Action").unwrap_or("");
-    if action != "GetCallerIdentity" {
-        return Err(reject(
-            AwsReason::BadAction,
-            format!(
-                "Action {:?}, only GetCallerIdentity",
-                crate::validate::clip(action)
-            ),
-        ));
-    }
+    require_value(&pairs, "Action", "GetCallerIdentity", AwsReason::BadAction)?;
     let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(headers_json)
         .map_err(|e| {
             reject(

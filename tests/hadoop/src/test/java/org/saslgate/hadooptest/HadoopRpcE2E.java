@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.saslgate.SaslGateOptions;
 import org.saslgate.SaslGateTokenCredential;
+import org.saslgate.testsupport.Repo;
 
 /**
  * Hadoop RPC with OAUTHBEARER end to end: the patched hadoop-common, the saslgate shim, a real

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.saslgate.testsupport.Repo;
 
 /**
  * An {@link RpcServerMain} JVM started with {@link ProcessBuilder}: the test class path, the

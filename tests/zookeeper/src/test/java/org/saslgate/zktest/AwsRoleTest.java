@@ -32,12 +32,13 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.saslgate.testsupport.Repo;
 
 /**
  * ZooKeeper clients authenticated by AWS IAM roles (issue 6): the clients' credentials come from
  * {@code sts:AssumeRole}, the server learns each role from STS. Everything is real and local:
  * moto ({@link Moto}) plays STS (AssumeRole and GetCallerIdentity), one {@code saslgate serve}
- * ({@link Daemon}) holds the clients' identities and validates for the server, a patched
+ * ({@link org.saslgate.testsupport.Daemon}) holds the clients' identities and validates for the server, a patched
  * ZooKeeper server runs in its own JVM ({@link ZkServer}), and the ZooKeeper clients run in the
  * test JVM over the sidecar transport.
  *

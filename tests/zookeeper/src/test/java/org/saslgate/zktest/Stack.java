@@ -1,12 +1,9 @@
 package org.saslgate.zktest;
 
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,6 +11,9 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.security.auth.login.Configuration;
+import org.saslgate.testsupport.BaseStack;
+import org.saslgate.testsupport.Keycloak;
+import org.saslgate.testsupport.Repo;
 
 /**
  * What a ZooKeeper test class runs against: a Keycloak realm of its own
@@ -34,38 +34,19 @@ import javax.security.auth.login.Configuration;
  * </ul>
  *
  * <p>With the sidecar transport it also runs {@code saslgate serve} on the rendered
- * configuration ({@link Daemon}). {@link #startDaemon} makes a stack without Keycloak, on a
- * configuration the caller renders ({@link AwsRoleTest}).
+ * configuration. {@link #startDaemon} makes a stack without Keycloak, on a configuration the
+ * caller renders ({@link AwsRoleTest}). The parts shared with {@code tests/hadoop} (realm,
+ * secrets, {@code saslgate.toml}, daemon, cleanup) are {@link BaseStack}'s.
  */
-final class Stack implements AutoCloseable {
-    /** The transports of {@code SaslGateLoginModule}. */
-    enum Transport {
-        SIDECAR, JNI;
-
-        String jaasFile() {
-            return this == SIDECAR ? "jaas-sidecar.conf" : "jaas-jni.conf";
-        }
-    }
-
+final class Stack extends BaseStack {
     /** The realm's confidential clients; each secret is {@code <client>-secret}. */
     static final List<String> IDENTITIES = List.of("zk-client", "zk-app2", "zk-admin",
             "zk-server-1", "zk-server-2", "zk-server-3", "zk-intruder");
 
-    final Transport transport;
-    final Path dir;
-    final Path socket;
-    final Path toml;
-    final Keycloak kc;
-    final String realm;
-    private Daemon daemon;
+    private static final Layout LAYOUT = new Layout("zookeeper", "saslgate-zk-", IDENTITIES, "zk-server-1", "zk-client");
 
     private Stack(Transport transport, Path dir, Keycloak kc, String realm) {
-        this.transport = transport;
-        this.dir = dir;
-        this.socket = dir.resolve("saslgate.sock");
-        this.toml = dir.resolve("saslgate.toml");
-        this.kc = kc;
-        this.realm = realm;
+        super(transport, dir, kc, realm);
     }
 
     /** Imports a realm, writes the secrets and {@code saslgate.toml}, starts the daemon (sidecar). */
@@ -73,82 +54,17 @@ final class Stack implements AutoCloseable {
         if (transport == Transport.JNI) {
             assumeJni();
         }
-        Keycloak kc = Keycloak.fromEnv();
-        Path dir = Files.createTempDirectory("saslgate-zk-" + prefix + "-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Stack s = new Stack(transport, dir, kc, kc.createRealm(prefix));
-        try {
-            Path secrets = Files.createDirectory(dir.resolve("secrets"));
-            for (String id : IDENTITIES) {
-                Path f = secrets.resolve(id + ".secret");
-                Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                Files.writeString(f, id + "-secret\n");
-            }
-            Files.writeString(s.toml, s.renderToml(secrets));
-            if (transport == Transport.SIDECAR) {
-                s.daemon = Daemon.start(s.toml, s.socket, dir.resolve("daemon.log"));
-            }
-            return s;
-        } catch (Exception | Error e) {
-            s.close();
-            throw e;
-        }
-    }
-
-    /** Writes a daemon configuration for a {@link Stack}: its socket is {@code s.socket}. */
-    interface Renderer {
-        /** @return the text of {@code saslgate.toml} for {@code s} */
-        String render(Stack s) throws Exception;
+        return start(LAYOUT, transport, prefix, Stack::new);
     }
 
     /**
      * A sidecar stack without Keycloak (e.g. {@link AwsRoleTest}): writes the configuration
      * {@code render} returns and starts the daemon on it.
      *
-     * @param env added to the daemon's environment ({@link Daemon#start(Path, Path, Path, Map)})
+     * @param env added to the daemon's environment
      */
-    static Stack startDaemon(String prefix, Renderer render, Map<String, String> env) throws Exception {
-        Path dir = Files.createTempDirectory("saslgate-zk-" + prefix + "-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Stack s = new Stack(Transport.SIDECAR, dir, null, null);
-        try {
-            Files.writeString(s.toml, render.render(s));
-            s.daemon = Daemon.start(s.toml, s.socket, dir.resolve("daemon.log"), env);
-            return s;
-        } catch (Exception | Error e) {
-            s.close();
-            throw e;
-        }
-    }
-
-    /** Skips (or, with {@code saslgate.requireJni=true}, fails) when the JNI library is missing. */
-    static void assumeJni() {
-        String lib = System.getProperty("saslgate.native.path", "");
-        boolean present = !lib.isEmpty() && !lib.contains("${") && Files.isReadable(Paths.get(lib));
-        if (!present && Boolean.getBoolean("saslgate.requireJni")) {
-            fail("saslgate.requireJni=true but saslgate.native.path is not a readable library: " + lib);
-        }
-        assumeTrue(present, "libsaslgate_jni is not available (set saslgate.native.path)");
-    }
-
-    private String renderToml(Path secrets) throws Exception {
-        String t = Files.readString(Repo.path("configs/zookeeper/saslgate.toml"));
-        t = replaceOnce(t, "https://keycloak.example.org/realms/zookeeper", kc.issuer(realm));
-        t = replaceOnce(t, "/run/saslgate/saslgate.sock", socket.toString());
-        t = t.replace("/etc/saslgate/secrets/", secrets + "/");
-        t = replaceOnce(t, "leeway_secs = 30", "leeway_secs = 1");
-        // One identity entry per realm client, copied from the template's zk-server-1 entry.
-        Matcher m = Pattern.compile("(?m)^\\[\\[identities\\]\\]\\nname = \"zk-server-1\"\\n(?:[^\\n]+\\n)+").matcher(t);
-        if (!m.find()) {
-            fail("configs/zookeeper/saslgate.toml: no [[identities]] entry for zk-server-1");
-        }
-        StringBuilder extra = new StringBuilder();
-        for (String id : IDENTITIES) {
-            if (!t.contains("name = \"" + id + "\"")) {
-                extra.append('\n').append(m.group().replace("zk-server-1", id));
-            }
-        }
-        return t + extra;
+    static Stack startDaemon(String prefix, Renderer<Stack> render, Map<String, String> env) throws Exception {
+        return startDaemon(LAYOUT, prefix, Stack::new, render, env);
     }
 
     /**
@@ -171,18 +87,8 @@ final class Stack implements AutoCloseable {
      * @param clients section name to identity: each a copy of the {@code Client} section
      */
     Path jaas(String learner, Map<String, String> clients) throws Exception {
-        String t = Files.readString(Repo.path("configs/zookeeper/" + transport.jaasFile()));
-        t = t.replace("/run/saslgate/saslgate.sock", socket.toString())
-                .replace("/etc/saslgate/saslgate.toml", toml.toString());
-        t = replaceOnce(t, "identity=\"zk-server-1\"", "identity=\"" + learner + "\"");
-        Matcher client = Pattern.compile("(?ms)^Client \\{.*?^\\};").matcher(t);
-        if (!client.find()) {
-            fail(transport.jaasFile() + ": no Client section");
-        }
-        String section = client.group();
-        if (!section.contains("identity=\"zk-client\"")) {
-            fail(transport.jaasFile() + ": the Client section does not name identity zk-client");
-        }
+        String t = replaceOnce(jaasTemplate("zookeeper"), "identity=\"zk-server-1\"", "identity=\"" + learner + "\"");
+        String section = jaasSection(t, "Client", "zk-client");
         StringBuilder sections = new StringBuilder();
         clients.forEach((name, identity) -> sections.append('\n')
                 .append(section.replace("Client {", name + " {").replace("\"zk-client\"", "\"" + identity + "\"")));
@@ -252,27 +158,5 @@ final class Stack implements AutoCloseable {
     /** @return {@code configs/zookeeper/zookeeper-client.properties} (used as is) */
     static Path clientProperties() {
         return Repo.path("configs/zookeeper/zookeeper-client.properties");
-    }
-
-    String daemonLog() throws Exception {
-        return daemon == null ? "" : daemon.log();
-    }
-
-    private static String replaceOnce(String text, String from, String to) {
-        if (!text.contains(from)) {
-            fail("template text not found: " + from);
-        }
-        return text.replace(from, to);
-    }
-
-    @Override
-    public void close() throws Exception {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (kc != null) {
-            kc.deleteRealm(realm);
-        }
-        Repo.deleteTree(dir);
     }
 }

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.saslgate.testsupport.Repo;
 
 /**
  * The patched build says so: {@code VersionInfoMain} (what {@code zkServer.sh version} runs) in a

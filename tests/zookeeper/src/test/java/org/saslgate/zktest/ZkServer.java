@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.saslgate.testsupport.Repo;
 
 /**
  * A real ZooKeeper server in a JVM of its own ({@code ZooKeeperServerMain} for a standalone

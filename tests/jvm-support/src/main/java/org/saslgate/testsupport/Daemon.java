@@ -1,4 +1,4 @@
-package org.saslgate.zktest;
+package org.saslgate.testsupport;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -16,11 +16,15 @@ import javax.security.auth.login.LoginException;
 
 /**
  * The real daemon, {@code saslgate serve --config <file>} (binary: system property
- * {@code saslgate.binary}). Ready when a {@code SaslGateLoginModule} login of identity
- * {@code zk-client} over its socket succeeds, i.e. it answers and holds that identity's token
- * (a Keycloak token, or an AWS proof in {@link AwsRoleTest}).
+ * {@code saslgate.binary}). Ready when a {@code SaslGateLoginModule} login (sidecar transport)
+ * of a probe identity over its socket succeeds, i.e. it answers and holds that identity's token
+ * (a Keycloak token, or an AWS proof in ZooKeeper's {@code AwsRoleTest}). Its stdout and stderr go
+ * to a log file, which {@link #log()} reads. Stopped by {@link #close()} (SIGTERM, then SIGKILL
+ * after 15 s) and, as a backstop, when the test JVM exits.
+ *
+ * <p>Shared by the end-to-end modules {@code tests/zookeeper} and {@code tests/hadoop}.
  */
-final class Daemon implements AutoCloseable {
+public final class Daemon implements AutoCloseable {
     private final Process process;
     private final Path log;
 
@@ -29,17 +33,20 @@ final class Daemon implements AutoCloseable {
         this.log = log;
     }
 
-    static Daemon start(Path config, Path socket, Path log) throws Exception {
-        return start(config, socket, log, Map.of());
+    /** As {@link #start(Path, Path, Path, String, Map)} with the inherited environment. */
+    public static Daemon start(Path config, Path socket, Path log, String probe) throws Exception {
+        return start(config, socket, log, probe, Map.of());
     }
 
     /**
-     * Starts {@code saslgate serve} and waits until it is ready.
+     * Starts {@code saslgate serve} and waits (at most 60 s) until it is ready; fails the test
+     * (and stops the process) when it exits or is not ready in time.
      *
+     * @param probe the identity whose login shows the daemon is ready
      * @param env set in the daemon's environment (e.g. the AWS credential chain's variables);
      *     with any {@code AWS_*} key, every inherited {@code AWS_*} variable is removed first
      */
-    static Daemon start(Path config, Path socket, Path log, Map<String, String> env) throws Exception {
+    public static Daemon start(Path config, Path socket, Path log, String probe, Map<String, String> env) throws Exception {
         String bin = System.getProperty("saslgate.binary", "");
         if (bin.isEmpty() || bin.contains("${") || !Files.isExecutable(Paths.get(bin))) {
             fail("saslgate.binary does not name an executable: " + bin + " (cargo build --bin saslgate; set CARGO_TARGET_DIR)");
@@ -56,7 +63,7 @@ final class Daemon implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
         Daemon d = new Daemon(p, log);
         try {
-            d.awaitReady(socket);
+            d.awaitReady(socket, probe);
             return d;
         } catch (Exception | Error e) {
             // Whatever went wrong (even a class that cannot load), the process must not outlive us.
@@ -65,7 +72,7 @@ final class Daemon implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Path socket) throws Exception {
+    private void awaitReady(Path socket, String probe) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         LoginException last = null;
         while (System.nanoTime() < deadline) {
@@ -74,7 +81,7 @@ final class Daemon implements AutoCloseable {
             }
             if (Files.exists(socket)) {
                 try {
-                    login(socket);
+                    login(socket, probe);
                     return;
                 } catch (LoginException e) {
                     last = e;
@@ -85,14 +92,14 @@ final class Daemon implements AutoCloseable {
         fail("saslgate serve did not become ready (" + last + "): " + log());
     }
 
-    /** A JAAS login of identity zk-client through the daemon, with a configuration of its own. */
-    private static void login(Path socket) throws LoginException {
+    /** A JAAS login of {@code identity} through the daemon, with a configuration of its own. */
+    private static void login(Path socket, String identity) throws LoginException {
         Configuration one = new Configuration() {
             @Override
             public AppConfigurationEntry[] getAppConfigurationEntry(String name) {
                 return new AppConfigurationEntry[] {new AppConfigurationEntry("org.saslgate.SaslGateLoginModule",
                         AppConfigurationEntry.LoginModuleControlFlag.REQUIRED,
-                        Map.of("transport", "sidecar", "socket", socket.toString(), "identity", "zk-client"))};
+                        Map.of("transport", "sidecar", "socket", socket.toString(), "identity", identity))};
             }
         };
         LoginContext lc = new LoginContext("probe", new Subject(), null, one);
@@ -100,7 +107,8 @@ final class Daemon implements AutoCloseable {
         lc.logout();
     }
 
-    String log() throws Exception {
+    /** @return the daemon's output so far, or {@code (no log)} */
+    public String log() throws Exception {
         return Files.exists(log) ? Files.readString(log) : "(no log)";
     }
 

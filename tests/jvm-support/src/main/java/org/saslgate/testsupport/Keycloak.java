@@ -1,4 +1,4 @@
-package org.saslgate.zktest;
+package org.saslgate.testsupport;
 
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -20,36 +20,38 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * The running Keycloak (started by {@code scripts/keycloak.sh start}), found the way
+ * The running Keycloak (started by {@code scripts/keycloak.sh start}), found like
  * {@code tests/common/keycloak.rs} and java-shim's {@code KeycloakJvmTest} find it: the variables
  * {@code SASLGATE_TEST_KEYCLOAK_URL}, {@code _ADMIN_USER}, {@code _ADMIN_PASSWORD}, else the env
  * file {@code $SASLGATE_TEST_KEYCLOAK_ENV_FILE} (default
  * {@code ${SASLGATE_CACHE:-$HOME/.cache/saslgate}/run/keycloak.env}). Without one the calling test
  * class is skipped, unless {@code SASLGATE_REQUIRE_KEYCLOAK=1}, which fails it.
  *
- * <p>Realms are imported from {@code tests/fixtures/keycloak/zookeeper-realm.json} under a unique
+ * <p>Realms are imported from a template {@code tests/fixtures/keycloak/<fixture>-realm.json}
+ * (realm {@code saslgate-<fixture>-template}; {@code hadoop}, {@code zookeeper}) under a unique
  * name through the admin REST API (admin token: password grant of the master realm's
  * {@code admin-cli}) and deleted afterwards.
+ *
+ * <p>Shared by the end-to-end modules {@code tests/zookeeper} and {@code tests/hadoop}.
  */
-final class Keycloak {
-    static final String ENV_URL = "SASLGATE_TEST_KEYCLOAK_URL";
-    static final String ENV_ADMIN_USER = "SASLGATE_TEST_KEYCLOAK_ADMIN_USER";
-    static final String ENV_ADMIN_PASSWORD = "SASLGATE_TEST_KEYCLOAK_ADMIN_PASSWORD";
-    static final String ENV_FILE = "SASLGATE_TEST_KEYCLOAK_ENV_FILE";
-    static final String ENV_REQUIRE = "SASLGATE_REQUIRE_KEYCLOAK";
-    /** The realm template's name, replaced on import. */
-    static final String TEMPLATE_REALM = "saslgate-zookeeper-template";
+public final class Keycloak {
+    private static final String ENV_URL = "SASLGATE_TEST_KEYCLOAK_URL";
+    private static final String ENV_ADMIN_USER = "SASLGATE_TEST_KEYCLOAK_ADMIN_USER";
+    private static final String ENV_ADMIN_PASSWORD = "SASLGATE_TEST_KEYCLOAK_ADMIN_PASSWORD";
+    private static final String ENV_FILE = "SASLGATE_TEST_KEYCLOAK_ENV_FILE";
+    private static final String ENV_REQUIRE = "SASLGATE_REQUIRE_KEYCLOAK";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Base URL without a trailing slash, e.g. {@code http://127.0.0.1:42687}. */
-    final String baseUrl;
+    public final String baseUrl;
     private final String adminUser;
     private final String adminPassword;
     private final HttpClient http = HttpClient.newBuilder()
@@ -64,7 +66,7 @@ final class Keycloak {
     }
 
     /** @return the running Keycloak; skips or fails the caller (see the class doc) when none */
-    static Keycloak fromEnv() {
+    public static Keycloak fromEnv() {
         try {
             return locate();
         } catch (IllegalStateException why) {
@@ -128,22 +130,26 @@ final class Keycloak {
     }
 
     /** @return the {@code iss} of {@code realm}'s tokens */
-    String issuer(String realm) {
+    public String issuer(String realm) {
         return baseUrl + "/realms/" + realm;
     }
 
     /**
-     * Imports the ZooKeeper realm template as {@code {prefix}-{16 hex digits}}.
+     * Imports the realm template of {@code fixture} as {@code {prefix}-{16 hex digits}}.
      *
+     * @param fixture names {@code tests/fixtures/keycloak/<fixture>-realm.json}, whose realm must
+     *     be {@code saslgate-<fixture>-template}
      * @return the realm name
      */
-    String createRealm(String prefix) throws Exception {
+    public String createRealm(String fixture, String prefix) throws Exception {
+        String file = fixture + "-realm.json";
+        String template = "saslgate-" + fixture + "-template";
         byte[] random = new byte[8];
         new SecureRandom().nextBytes(random);
         String name = prefix + "-" + HexFormat.of().formatHex(random);
-        ObjectNode rep = (ObjectNode) JSON.readTree(Files.readString(Repo.path("tests/fixtures/keycloak/zookeeper-realm.json")));
-        if (!TEMPLATE_REALM.equals(rep.path("realm").asText())) {
-            fail("zookeeper-realm.json: realm is not " + TEMPLATE_REALM);
+        ObjectNode rep = (ObjectNode) JSON.readTree(Files.readString(Repo.path("tests/fixtures/keycloak/" + file)));
+        if (!template.equals(rep.path("realm").asText())) {
+            fail(file + ": realm is not " + template);
         }
         rep.put("realm", name);
         HttpResponse<String> r = admin("POST", "/admin/realms", JSON.writeValueAsString(rep));
@@ -154,7 +160,7 @@ final class Keycloak {
     }
 
     /** Deletes a realm; a failure is reported on stderr, not thrown (cleanup). */
-    void deleteRealm(String realm) {
+    public void deleteRealm(String realm) {
         try {
             HttpResponse<String> r = admin("DELETE", "/admin/realms/" + realm, null);
             if (r.statusCode() / 100 != 2) {
@@ -163,6 +169,30 @@ final class Keycloak {
         } catch (Exception e) {
             System.err.println("warning: realm " + realm + " not deleted: " + e);
         }
+    }
+
+    /**
+     * A client-credentials token (RFC 6749 §4.4, HTTP Basic client authentication) straight from
+     * the token endpoint, for the cases saslgate's own acquisition would never produce (an
+     * expired token).
+     *
+     * @return the access token and its {@code expires_in} (seconds)
+     */
+    public Map.Entry<String, Long> clientCredentialsToken(String realm, String clientId, String secret) throws Exception {
+        String basic = Base64.getEncoder().encodeToString((URLEncoder.encode(clientId, StandardCharsets.UTF_8) + ":"
+                + URLEncoder.encode(secret, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                        URI.create(issuer(realm) + "/protocol/openid-connect/token"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Authorization", "Basic " + basic)
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode json = JSON.readTree(r.body());
+        if (r.statusCode() != 200 || !json.hasNonNull("access_token")) {
+            fail("token for " + clientId + ": " + r.statusCode() + " " + json.path("error").asText());
+        }
+        return Map.entry(json.get("access_token").asText(), json.path("expires_in").asLong(-1));
     }
 
     private String adminToken() throws Exception {

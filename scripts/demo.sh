@@ -55,11 +55,16 @@ WORK=""
 DEV_PID=""
 ZK_PID=""
 STEP_PID=""
+LINE_OPEN=0
+# The script's own stderr, kept on fd 8 for the cleanup: a signal during a step runs the traps
+# inside step's caller, whose stderr may be a log file (the build log, client.log).
+exec 8>&2
 cleanup() {
     local rc=$?
     # The step in progress (a build, the client run): its whole process group (Maven's JVM under
     # patches/build.sh, rustc under cargo), then the process itself if it had no group of its own.
     if [[ -n "$STEP_PID" ]]; then
+        (( LINE_OPEN )) && printf 'interrupted\n' >&2
         kill -TERM -- "-$STEP_PID" 2>/dev/null || kill -TERM "$STEP_PID" 2>/dev/null || true
         wait "$STEP_PID" 2>/dev/null || true
     fi
@@ -78,7 +83,7 @@ cleanup() {
         fi
     fi
     exit "$rc"
-}
+} 2>&8
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -117,11 +122,14 @@ build() {
     local what="$1" start=$SECONDS
     shift
     printf 'demo: building %s ... ' "$what" >&2
+    LINE_OPEN=1
     if ! step "$@" </dev/null >>"$BUILD_LOG" 2>&1; then
+        LINE_OPEN=0
         printf 'failed after %d s\n' $(( SECONDS - start )) >&2
         tail -n 40 "$BUILD_LOG" >&2
         die "building $what failed (full log: $BUILD_LOG)"
     fi
+    LINE_OPEN=0
     printf '%d s\n' $(( SECONDS - start )) >&2
 }
 build "saslgate (release; the first time about 8 minutes)" cargo build --release --bin saslgate
@@ -129,18 +137,22 @@ SASLGATE="$CARGO_TARGET_DIR/release/saslgate"
 build "the Java shim (mvn install)" mvn -B -f java-shim/pom.xml -DskipTests install
 ZK_VERSION=3.9.5-saslgate.1
 # The local Maven repository as Maven itself sees it (settings.xml, MAVEN_OPTS'
-# -Dmaven.repo.local=...), where the pipeline installs the patched ZooKeeper.
+# -Dmaven.repo.local=...), where the pipeline installs the patched ZooKeeper. Written to a file
+# (help:evaluate's `output`): on the console Maven wraps it in colour codes even with -B.
 M2_OUT="$SASLGATE_CACHE/demo-m2-repository.txt"
+rm -f "$M2_OUT"
 start=$SECONDS
 printf 'demo: asking Maven for its local repository ... ' >&2
+LINE_OPEN=1
 if ! step mvn -q -B -f java-shim/pom.xml help:evaluate -Dexpression=settings.localRepository \
-        -DforceStdout </dev/null >"$M2_OUT" 2>>"$BUILD_LOG"; then
+        "-Doutput=$M2_OUT" </dev/null >>"$BUILD_LOG" 2>&1; then
+    LINE_OPEN=0
     printf 'failed after %d s\n' $(( SECONDS - start )) >&2
-    cat "$M2_OUT" >>"$BUILD_LOG"
     tail -n 40 "$BUILD_LOG" >&2
     die "mvn help:evaluate -Dexpression=settings.localRepository failed (full log: $BUILD_LOG)"
 fi
-M2_REPO="$(cat "$M2_OUT")"
+LINE_OPEN=0
+M2_REPO="$(cat "$M2_OUT" 2>/dev/null || true)"
 printf '%d s: %s\n' $(( SECONDS - start )) "$M2_REPO" >&2
 [[ -n "$M2_REPO" && -d "$M2_REPO" ]] || die "Maven reported no usable local repository ('$M2_REPO'; log: $BUILD_LOG)"
 ZK_JAR="$M2_REPO/org/saslgate/patched/zookeeper/$ZK_VERSION/zookeeper-$ZK_VERSION.jar"
@@ -152,7 +164,7 @@ if [[ -z "${SASLGATE_DEMO_ZOOKEEPER:-}" ]]; then
     STAMP="$SASLGATE_CACHE/demo-zookeeper.stamp"
     # The tracked files of patches/ (the build writes untracked ones, e.g. the flattened pom).
     patches_sum() { git ls-files -z patches | xargs -0 sha256sum | sha256sum; }
-    stamp() { printf '%s %s\n' "$(patches_sum)" "$(sha256sum <"$ZK_JAR" 2>/dev/null || echo none)"; }
+    stamp() { printf '%s %s\n' "$(patches_sum)" "$(sha256sum 2>/dev/null <"$ZK_JAR" || echo none)"; }
     if [[ -f "$ZK_JAR" && -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp)" ]]; then
         say "demo: the patched ZooKeeper $ZK_VERSION in the local Maven repository is up to date" >&2
     else
@@ -161,6 +173,7 @@ if [[ -z "${SASLGATE_DEMO_ZOOKEEPER:-}" ]]; then
         else
             build "the patched ZooKeeper (about 40 s)" mvn -B -f patches/zookeeper/pom.xml -Dupstream.tests.skip=true install
         fi
+        [[ -f "$ZK_JAR" ]] || die "the patched ZooKeeper build did not install $ZK_JAR (local Maven repository: $M2_REPO; log: $BUILD_LOG)"
         stamp >"$STAMP"
     fi
     ZK_MVN=("-Dzookeeper.version=$ZK_VERSION")

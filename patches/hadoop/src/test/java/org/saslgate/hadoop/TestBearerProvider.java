@@ -79,7 +79,7 @@ public final class TestBearerProvider extends Provider {
         }
     }
 
-    private static final class Client implements SaslClient {
+    private static final class Client extends NoSecurityLayer implements SaslClient {
         private final String token;
         private boolean complete;
 
@@ -111,27 +111,9 @@ public final class TestBearerProvider extends Provider {
             return complete;
         }
 
-        @Override
-        public byte[] unwrap(byte[] incoming, int offset, int len) {
-            throw new IllegalStateException("OAUTHBEARER has no security layer");
-        }
-
-        @Override
-        public byte[] wrap(byte[] outgoing, int offset, int len) {
-            throw new IllegalStateException("OAUTHBEARER has no security layer");
-        }
-
-        @Override
-        public Object getNegotiatedProperty(String propName) {
-            return Sasl.QOP.equals(propName) ? "auth" : null;
-        }
-
-        @Override
-        public void dispose() {
-        }
     }
 
-    private static final class Server implements SaslServer {
+    private static final class Server extends NoSecurityLayer implements SaslServer {
         private final CallbackHandler cbh;
         private String authorizationId;
 
@@ -182,22 +164,25 @@ public final class TestBearerProvider extends Provider {
             return authorizationId;
         }
 
-        @Override
+    }
+
+    /**
+     * What OAUTHBEARER's client and server share: no security layer (RFC 7628 §3), so QOP
+     * {@code auth}, and nothing to dispose. The subclasses' interfaces take these methods as theirs.
+     */
+    private abstract static class NoSecurityLayer {
         public byte[] unwrap(byte[] incoming, int offset, int len) {
             throw new IllegalStateException("OAUTHBEARER has no security layer");
         }
 
-        @Override
         public byte[] wrap(byte[] outgoing, int offset, int len) {
             throw new IllegalStateException("OAUTHBEARER has no security layer");
         }
 
-        @Override
         public Object getNegotiatedProperty(String propName) {
             return Sasl.QOP.equals(propName) ? "auth" : null;
         }
 
-        @Override
         public void dispose() {
         }
     }

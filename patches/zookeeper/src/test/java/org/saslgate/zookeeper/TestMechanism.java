@@ -195,7 +195,7 @@ public final class TestMechanism {
         }
     }
 
-    static final class Client implements SaslClient {
+    static final class Client extends NoSecurityLayer implements SaslClient {
         private final String token;
         private boolean sent;
         private boolean complete;
@@ -233,21 +233,6 @@ public final class TestMechanism {
         }
 
         @Override
-        public byte[] unwrap(byte[] incoming, int offset, int len) {
-            throw new IllegalStateException("no security layer");
-        }
-
-        @Override
-        public byte[] wrap(byte[] outgoing, int offset, int len) {
-            throw new IllegalStateException("no security layer");
-        }
-
-        @Override
-        public Object getNegotiatedProperty(String propName) {
-            return null;
-        }
-
-        @Override
         public void dispose() {
         }
     }
@@ -270,7 +255,7 @@ public final class TestMechanism {
         }
     }
 
-    static final class Server implements SaslServer {
+    static final class Server extends NoSecurityLayer implements SaslServer {
         private final CallbackHandler cbh;
         private boolean complete;
         private boolean open;
@@ -335,26 +320,29 @@ public final class TestMechanism {
         }
 
         @Override
-        public byte[] unwrap(byte[] incoming, int offset, int len) {
-            throw new IllegalStateException("no security layer");
-        }
-
-        @Override
-        public byte[] wrap(byte[] outgoing, int offset, int len) {
-            throw new IllegalStateException("no security layer");
-        }
-
-        @Override
-        public Object getNegotiatedProperty(String propName) {
-            return null;
-        }
-
-        @Override
         public void dispose() {
             if (open) {
                 open = false;
                 OPEN_EXCHANGES.decrementAndGet();
             }
+        }
+    }
+
+    /**
+     * What the test mechanism's client and server share: no security layer, no negotiated
+     * properties. The subclasses' interfaces take these methods as theirs.
+     */
+    abstract static class NoSecurityLayer {
+        public byte[] unwrap(byte[] incoming, int offset, int len) {
+            throw new IllegalStateException("no security layer");
+        }
+
+        public byte[] wrap(byte[] outgoing, int offset, int len) {
+            throw new IllegalStateException("no security layer");
+        }
+
+        public Object getNegotiatedProperty(String propName) {
+            return null;
         }
     }
 }
